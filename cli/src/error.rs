@@ -1,0 +1,55 @@
+//! The CLI's errors and how they are shown to people.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An error from the engine, about a named input.
+    #[error("{origin}: {source}")]
+    Engine {
+        origin: String,
+        #[source]
+        source: Box<kilt_defs::Error>,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+
+    /// Render for people: one `kiltx: error: FILE:LINE:COL: ...` line per problem.
+    pub fn render(&self) -> String {
+        match self {
+            CliError::Engine { origin, source } => source
+                .flatten()
+                .into_iter()
+                .map(|e| {
+                    let at = match e.location() {
+                        Some((l, c)) if !matches!(e, kilt_defs::Error::Syntax { .. }) => {
+                            format!("{origin}:{l}:{c}: ")
+                        }
+                        _ => format!("{origin}: "),
+                    };
+                    format!("kiltx: error: {at}{e}")
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => format!("kiltx: error: {other}"),
+        }
+    }
+}

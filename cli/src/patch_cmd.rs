@@ -1,0 +1,175 @@
+//! `kiltx patch` and the definition loading it shares with `kiltx definition`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use kilt_defs::definition::Definition;
+use kilt_defs::image::ImageConfigs;
+use kilt_defs::patch::{self, Options, TaskStatus};
+use kilt_defs::shape::Shape;
+
+use crate::error::CliError;
+use crate::io::{read_input, write_atomic};
+use crate::PatchArgs;
+
+fn engine(origin: impl Into<String>) -> impl FnOnce(kilt_defs::Error) -> CliError {
+    let origin = origin.into();
+    move |source| CliError::Engine {
+        origin,
+        source: Box::new(source),
+    }
+}
+
+/// The definition to use: a file, or the built-in one; then the tracer image override.
+pub fn load_definition(
+    path: Option<&Path>,
+    tracer_image: Option<&str>,
+) -> Result<Definition, CliError> {
+    let mut def = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| CliError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?;
+            Definition::parse(&text, &p.display().to_string()).map_err(engine("kiltx"))?
+        }
+        None => Definition::builtin(),
+    };
+    if let Some(image) = tracer_image {
+        def.set_tracer_image(image).map_err(engine("kiltx"))?;
+    }
+    Ok(def)
+}
+
+fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
+    let mut all = ImageConfigs::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|source| CliError::Read {
+            path: f.clone(),
+            source,
+        })?;
+        let configs = ImageConfigs::from_json(&text, &f.display().to_string())
+            .map_err(engine("--image-config"))?;
+        all.extend(configs);
+    }
+    Ok(all)
+}
+
+fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for p in params {
+        match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "--parameter {p:?}: expected KEY=VALUE (e.g. --parameter AppImage=nginx:1.27)"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
+    if args.in_place && args.input == "-" {
+        return Err(CliError::Usage(
+            "--in-place needs a file, not standard input".into(),
+        ));
+    }
+    let origin = if args.input == "-" {
+        "<stdin>".to_string()
+    } else {
+        args.input.clone()
+    };
+    // Everything that can be wrong with the options is checked before the input is read.
+    let def = load_definition(args.definition.as_deref(), args.tracer_image.as_deref())?;
+    let images = load_image_configs(&args.image_config)?;
+    let opts = Options {
+        opt_in: args.opt_in,
+        include_ec2: args.include_ec2,
+        parameters: parse_parameters(&args.parameters)?,
+    };
+    let text = read_input(&args.input, args.max_input_size)?;
+    let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;
+    let shape = match args.input_format.as_str() {
+        "auto" => Shape::detect(&doc.value).map_err(engine(origin.clone()))?,
+        name => Shape::from_name(name)
+            .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
+    };
+    let mut value = doc.value.clone();
+    let report = patch::patch(&mut value, shape, &def, &opts, &images)
+        .map_err(|e| e.locate(&doc))
+        .map_err(engine(origin.clone()))?;
+    let output = if shape == Shape::Describe {
+        kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
+    } else {
+        kilt_defs::emit_document(&doc, &value)
+    };
+    let changed = output != text;
+
+    if !args.quiet {
+        summarize(&origin, &report);
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let print_err = |source| CliError::Write {
+        path: PathBuf::from("<stdout>"),
+        source,
+    };
+    if args.diff {
+        let diff = similar::TextDiff::from_lines(&text, &output);
+        let patched_name = format!("{origin} (patched)");
+        write!(
+            out,
+            "{}",
+            diff.unified_diff().header(&origin, &patched_name)
+        )
+        .map_err(print_err)?;
+    }
+    if args.check {
+        return Ok(u8::from(changed));
+    }
+    if args.in_place {
+        if changed {
+            write_atomic(Path::new(&args.input), &output)?;
+        }
+    } else if let Some(o) = &args.output {
+        write_atomic(o, &output)?;
+    } else if !args.diff {
+        out.write_all(output.as_bytes()).map_err(print_err)?;
+    }
+    out.flush().map_err(print_err)?;
+    Ok(0)
+}
+
+fn summarize(origin: &str, report: &patch::Report) {
+    let mut lines = Vec::new();
+    for t in &report.tasks {
+        match &t.status {
+            TaskStatus::Patched { wrapped, already } => {
+                let mut parts = Vec::new();
+                if !wrapped.is_empty() {
+                    parts.push(format!("wrapped {}", wrapped.join(", ")));
+                }
+                if !already.is_empty() {
+                    parts.push(format!("already wrapped: {}", already.join(", ")));
+                }
+                lines.push(format!(
+                    "kiltx: {origin}: {}: {}",
+                    t.label,
+                    parts.join("; ")
+                ));
+            }
+            TaskStatus::Skipped(why) => {
+                lines.push(format!("kiltx: {origin}: {}: skipped: {why}", t.label))
+            }
+        }
+    }
+    if report.tasks.is_empty() {
+        lines.push(format!("kiltx: {origin}: no task definitions found"));
+    }
+    eprintln!("{}", lines.join("\n"));
+}

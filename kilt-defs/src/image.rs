@@ -1,0 +1,177 @@
+//! What the engine knows about images: their ENTRYPOINT and CMD, keyed by reference.
+//!
+//! The patch engine is pure; callers fill an [`ImageConfigs`] before patching (from a
+//! `--image-config` file, a registry lookup, a test).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::source::PathStep;
+
+/// An image's default process: Docker's `config.Entrypoint` and `config.Cmd`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+}
+
+/// Image configurations by normalised reference.
+#[derive(Debug, Clone, Default)]
+pub struct ImageConfigs {
+    by_ref: BTreeMap<String, ImageConfig>,
+}
+
+impl ImageConfigs {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, image: &str, config: ImageConfig) {
+        self.by_ref.insert(normalize(image), config);
+    }
+
+    pub fn get(&self, image: &str) -> Option<&ImageConfig> {
+        self.by_ref.get(&normalize(image))
+    }
+
+    /// Add every entry of `other` (its answers win).
+    pub fn extend(&mut self, other: ImageConfigs) {
+        self.by_ref.extend(other.by_ref);
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_ref.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_ref.is_empty()
+    }
+
+    /// Read an image-config map: JSON `{"IMAGE": {"entrypoint": [...] | null, "cmd": [...] | null}}`.
+    pub fn from_json(text: &str, origin: &str) -> Result<ImageConfigs, Error> {
+        let doc = crate::json::parse(text).map_err(|e| match e {
+            Error::Syntax {
+                line,
+                column,
+                message,
+                ..
+            } => Error::invalid_hint(
+                vec![],
+                format!("{origin}:{line}:{column}: JSON syntax error: {message}"),
+                "an image-config file is a JSON object: {\"IMAGE\": {\"entrypoint\": [...], \"cmd\": [...]}}",
+            ),
+            other => other,
+        })?;
+        let Value::Object(map) = &doc.value else {
+            return Err(Error::invalid_hint(
+                vec![],
+                format!("{origin}: expected a JSON object mapping image references to their configuration"),
+                "an image-config file is a JSON object: {\"IMAGE\": {\"entrypoint\": [...], \"cmd\": [...]}}",
+            ));
+        };
+        let mut out = ImageConfigs::new();
+        for (image, v) in map {
+            let config: ImageConfig = serde_path_to_error::deserialize(v).map_err(|e| {
+                let (line, col) = doc.position(&[PathStep::Key(image.clone())]);
+                Error::invalid(
+                    vec![PathStep::Key(image.clone())],
+                    format!("{origin}:{line}:{col}: {} (expected {{\"entrypoint\": [strings] or null, \"cmd\": [strings] or null}})", e),
+                )
+            })?;
+            out.insert(image, config);
+        }
+        Ok(out)
+    }
+}
+
+/// Normalise an image reference the way Docker resolves short names: `nginx` and
+/// `docker.io/library/nginx:latest` are the same image.
+pub fn normalize(image: &str) -> String {
+    let image = image.trim();
+    let (name, suffix) = match image.find('@') {
+        Some(at) => (&image[..at], &image[at..]),
+        None => (image, ""),
+    };
+    // A tag is a ':' after the last '/'.
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match name[last_slash..].rfind(':') {
+        Some(c) => (&name[..last_slash + c], &name[last_slash + c..]),
+        None => (name, ""),
+    };
+    let first = repo.split('/').next().unwrap_or("");
+    let has_registry =
+        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let full = if has_registry {
+        let (host, path) = repo.split_at(first.len());
+        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
+            "docker.io"
+        } else {
+            host
+        };
+        if host == "docker.io" && !path[1..].contains('/') {
+            format!("docker.io/library{path}")
+        } else {
+            format!("{host}{path}")
+        }
+    } else if repo.contains('/') {
+        format!("docker.io/{repo}")
+    } else {
+        format!("docker.io/library/{repo}")
+    };
+    let tag = if tag.is_empty() && suffix.is_empty() {
+        ":latest"
+    } else {
+        tag
+    };
+    format!("{full}{tag}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_like_docker() {
+        assert_eq!(normalize("nginx"), "docker.io/library/nginx:latest");
+        assert_eq!(
+            normalize("docker.io/library/nginx:latest"),
+            "docker.io/library/nginx:latest"
+        );
+        assert_eq!(
+            normalize("index.docker.io/nginx"),
+            "docker.io/library/nginx:latest"
+        );
+        assert_eq!(normalize("org/app:1"), "docker.io/org/app:1");
+        assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(
+            normalize("host:5000/ns/app@sha256:ab"),
+            "host:5000/ns/app@sha256:ab"
+        );
+        assert_eq!(
+            normalize("123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"
+        );
+    }
+
+    #[test]
+    fn reads_image_config_files() {
+        let c = ImageConfigs::from_json(
+            r#"{"nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx"]}, "busybox": {"cmd": ["sh"]}}"#,
+            "f.json",
+        )
+        .unwrap();
+        assert_eq!(
+            c.get("docker.io/library/nginx").unwrap().cmd,
+            Some(vec!["nginx".to_string()])
+        );
+        assert_eq!(c.get("busybox:latest").unwrap().entrypoint, None);
+        let e = ImageConfigs::from_json(r#"{"nginx": {"cmd": "sh"}}"#, "f.json").unwrap_err();
+        assert!(e.to_string().contains("f.json:1:2"), "{e}");
+    }
+}
