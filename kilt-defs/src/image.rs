@@ -78,10 +78,12 @@ impl ImageConfigs {
         let mut out = ImageConfigs::new();
         for (image, v) in map {
             let config: ImageConfig = serde_path_to_error::deserialize(v).map_err(|e| {
-                let (line, col) = doc.position(&[PathStep::Key(image.clone())]);
+                let mut path = vec![PathStep::Key(image.clone())];
+                path.extend(crate::definition::to_path(e.path()));
+                let (line, col) = doc.position(&path);
                 Error::invalid(
-                    vec![PathStep::Key(image.clone())],
-                    format!("{origin}:{line}:{col}: {} (expected {{\"entrypoint\": [strings] or null, \"cmd\": [strings] or null}})", e),
+                    path,
+                    format!("{origin}:{line}:{col}: {} (expected {{\"entrypoint\": [strings] or null, \"cmd\": [strings] or null}})", e.inner()),
                 )
             })?;
             out.insert(image, config);
@@ -172,6 +174,10 @@ mod tests {
         );
         assert_eq!(c.get("busybox:latest").unwrap().entrypoint, None);
         let e = ImageConfigs::from_json(r#"{"nginx": {"cmd": "sh"}}"#, "f.json").unwrap_err();
-        assert!(e.to_string().contains("f.json:1:2"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("nginx.cmd: f.json:1:20: invalid type"),
+            "{e}"
+        );
     }
 }

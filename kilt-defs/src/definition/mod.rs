@@ -511,7 +511,7 @@ fn position_suffix(doc: &Document, path: &Path) -> String {
     }
 }
 
-fn to_path(p: &serde_path_to_error::Path) -> Path {
+pub(crate) fn to_path(p: &serde_path_to_error::Path) -> Path {
     use serde_path_to_error::Segment;
     p.iter()
         .filter_map(|s| match s {
