@@ -176,7 +176,7 @@ mod tests {
         let e = ImageConfigs::from_json(r#"{"nginx": {"cmd": "sh"}}"#, "f.json").unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("nginx.cmd: f.json:1:20: invalid type"),
+                .starts_with("nginx.cmd: f.json:1:19: invalid type"),
             "{e}"
         );
     }
