@@ -38,14 +38,20 @@ impl CliError {
             CliError::Engine { origin, source } => source
                 .flatten()
                 .into_iter()
-                .map(|e| {
-                    let at = match e.location() {
-                        Some((l, c)) if !matches!(e, kilt_defs::Error::Syntax { .. }) => {
-                            format!("{origin}:{l}:{c}: ")
-                        }
-                        _ => format!("{origin}: "),
-                    };
-                    format!("kiltx: error: {at}{e}")
+                .map(|e| match e {
+                    kilt_defs::Error::Syntax {
+                        format,
+                        line,
+                        column,
+                        message,
+                    } => format!(
+                        "kiltx: error: {origin}:{line}:{column}: {format} syntax error: {message}"
+                    ),
+                    kilt_defs::Error::Definition { .. } => format!("kiltx: error: {e}"),
+                    _ => match e.location() {
+                        Some((l, c)) => format!("kiltx: error: {origin}:{l}:{c}: {e}"),
+                        None => format!("kiltx: error: {origin}: {e}"),
+                    },
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),

@@ -23,7 +23,7 @@ pub enum Error {
     TooLarge { size: usize, limit: usize },
 
     /// The document is well-formed but something in it is not what it must be.
-    #[error("{}: {message}{}", render_path(path), hint_suffix(hint))]
+    #[error("{}{message}{}", path_prefix(path), hint_suffix(hint))]
     Invalid {
         path: Path,
         message: String,
@@ -57,6 +57,14 @@ pub enum Error {
     /// Several independent errors, all reported at once.
     #[error("{}", render_many(.0))]
     Multiple(Vec<Error>),
+}
+
+fn path_prefix(path: &Path) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", render_path(path))
+    }
 }
 
 fn hint_suffix(hint: &Option<String>) -> String {

@@ -303,6 +303,8 @@ impl Emitter<'_> {
                 } else {
                     format!(",{}{}", self.style.newline, item_indent)
                 };
+                // New items follow the layout of the last existing one.
+                let sibling_inline = !self.src[items[items.len() - 1].span.clone()].contains('\n');
                 out.push_str(&self.src[node.span.start..items[0].span.start]);
                 for (i, value) in new_items.iter().enumerate() {
                     if i > 0 {
@@ -316,7 +318,7 @@ impl Emitter<'_> {
                         (Some(item), Some(old_value)) => self.node(item, old_value, value, out),
                         _ => {
                             let indent = if inline { "" } else { item_indent.as_str() };
-                            write_fresh(value, self.style, indent, inline, out);
+                            write_fresh(value, self.style, indent, inline || sibling_inline, out);
                         }
                     }
                 }

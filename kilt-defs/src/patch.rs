@@ -629,8 +629,16 @@ impl Cx<'_> {
             at: None,
         };
         let one = |e: Error| vec![e];
-        let ep = list_of(m, "entryPoint", path).map_err(one)?;
-        let cmd = list_of(m, "command", path).map_err(one)?;
+        let (ep, cmd) = match (list_of(m, "entryPoint", path), list_of(m, "command", path)) {
+            (Ok(ep), Ok(cmd)) => (ep, cmd),
+            (ep, cmd) => {
+                let mut errors: Vec<Error> = [ep.err(), cmd.err()].into_iter().flatten().collect();
+                if let Err(e) = self.add_environment(&mut m.clone(), path) {
+                    errors.push(e);
+                }
+                return Err(errors);
+            }
+        };
         let ep_now: Vec<Value> = ep.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let cmd_now: Vec<Value> = cmd.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let already = matches(&spec.entry_point, &ep_now) && matches(&spec.command, &cmd_now);
@@ -870,7 +878,10 @@ impl Cx<'_> {
         let spec = &self.def.containers;
         let d = self.site.dialect;
         let secret_names: Vec<String> = match list_of(m, "secrets", path)? {
-            Some((_, l)) => l.iter().filter_map(|s| entry_name(s, "name")).collect(),
+            Some((k, l)) => {
+                check_entries(l, "name", d, &at(path, &k))?;
+                l.iter().filter_map(|s| entry_name(s, "name")).collect()
+            }
             None => Vec::new(),
         };
         let container_name = get(m, "name", path)?.map(|(_, v)| v.clone());
@@ -889,6 +900,7 @@ impl Cx<'_> {
                 Value::Array(a) => a,
                 other => return Err(expected(epath, "a list", other)),
             };
+            check_entries(env, "name", d, &epath)?;
             for (name, value, force) in wanted {
                 if secret_names.contains(&name) {
                     continue;
@@ -934,8 +946,7 @@ impl Cx<'_> {
 }
 
 fn cap_eq(a: &str, b: &str) -> bool {
-    let strip = |s: &str| s.trim().trim_start_matches("CAP_").to_ascii_uppercase();
-    strip(a) == strip(b)
+    a.trim().eq_ignore_ascii_case(b)
 }
 
 /// The string value of field `camel` of a list entry (`{Name: X}`), matched without case.
@@ -945,6 +956,31 @@ fn entry_name(entry: &Value, camel: &str) -> Option<String> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(camel))
         .and_then(|(_, v)| v.as_str().map(String::from))
+}
+
+/// Check the entries of a list kiltx merges into: each is an object whose `field` is a string
+/// or an intrinsic function, or the whole entry is an intrinsic function (e.g. `Fn::If`).
+fn check_entries(list: &[Value], field: &str, d: Dialect, path: &Path) -> Result<(), Error> {
+    for (i, e) in list.iter().enumerate() {
+        let ipath = at(path, i);
+        match e {
+            Value::Object(m) if !intrinsic::is_intrinsic(e) => {
+                if let Some((k, v)) = get(m, field, &ipath)? {
+                    if !v.is_string() && !intrinsic::is_intrinsic(v) {
+                        return Err(expected(at(&ipath, &k), "a string", v));
+                    }
+                } else {
+                    return Err(Error::invalid(
+                        ipath,
+                        format!("the entry has no {}", d.key(field)),
+                    ));
+                }
+            }
+            Value::Object(_) => {}
+            other => return Err(expected(ipath, "an object", other)),
+        }
+    }
+    Ok(())
 }
 
 /// The object at `m[key]`, created if absent.

@@ -1,0 +1,171 @@
+//! Fixture tests for `kiltx patch`: every directory under tests/fixtures/patch is a case.
+//!
+//! - `input.json` or `input.yaml`: the document patched;
+//! - `args` (optional): extra arguments, one per line (files are relative to the case);
+//! - `expected.json` / `expected.yaml`: the expected standard output, for cases that succeed;
+//! - `expected.stderr`: the expected standard error, for cases named `err-*` (exit status 2,
+//!   nothing on standard output).
+//!
+//! Successful cases are also patched again from their own output, which must come back byte for
+//! byte (idempotence), and twice from the input (determinism).
+//! `KILTX_BLESS=1 cargo test --test patch_fixtures` rewrites the expected files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn kiltx(dir: &Path, args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        .current_dir(dir)
+        .env_remove("KILTX_TRACER_IMAGE")
+        .arg("patch")
+        .args(args)
+        .output()
+        .expect("run kiltx")
+}
+
+fn diff(expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .header("expected", "actual")
+        .to_string()
+}
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patch");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
+        .expect("fixtures directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 20,
+        "expected the fixture cases under {}",
+        root.display()
+    );
+    dirs
+}
+
+fn input_name(dir: &Path) -> &'static str {
+    if dir.join("input.yaml").exists() {
+        "input.yaml"
+    } else {
+        "input.json"
+    }
+}
+
+fn case_args(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("args"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let input = input_name(dir);
+    let mut args = case_args(dir);
+    args.push(input.to_string());
+    let out = kiltx(dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if name.starts_with("err-") {
+        let expected_path = dir.join("expected.stderr");
+        if bless {
+            fs::write(&expected_path, &stderr).unwrap();
+        }
+        let expected = fs::read_to_string(&expected_path)
+            .map_err(|_| format!("{name}: no expected.stderr"))?;
+        if out.status.code() != Some(2) {
+            return Err(format!(
+                "{name}: exit status {:?}, expected 2\n{stderr}",
+                out.status.code()
+            ));
+        }
+        if !stdout.is_empty() {
+            return Err(format!("{name}: wrote to stdout on error:\n{stdout}"));
+        }
+        if stderr != expected {
+            return Err(format!(
+                "{name}: stderr differs\n{}",
+                diff(&expected, &stderr)
+            ));
+        }
+        if stderr.contains("panicked") {
+            return Err(format!("{name}: panic\n{stderr}"));
+        }
+        return Ok(());
+    }
+    if !out.status.success() {
+        return Err(format!(
+            "{name}: exit status {:?}\n{stderr}",
+            out.status.code()
+        ));
+    }
+    let ext = if input.ends_with(".yaml") {
+        "yaml"
+    } else {
+        "json"
+    };
+    let expected_path = dir.join(format!("expected.{ext}"));
+    if bless {
+        fs::write(&expected_path, &stdout).unwrap();
+    }
+    let expected =
+        fs::read_to_string(&expected_path).map_err(|_| format!("{name}: no expected.{ext}"))?;
+    if stdout != expected {
+        return Err(format!(
+            "{name}: output differs\n{}",
+            diff(&expected, &stdout)
+        ));
+    }
+    // Determinism.
+    let again = kiltx(dir, &args);
+    if again.stdout != out.stdout {
+        return Err(format!("{name}: a second run gave different output"));
+    }
+    // Idempotence: patch the output (next to the case's other files).
+    let tmp = std::env::temp_dir().join(format!("kiltx-fixture-{}-{name}", std::process::id()));
+    fs::create_dir_all(&tmp).unwrap();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        fs::copy(&p, tmp.join(p.file_name().unwrap())).unwrap();
+    }
+    fs::write(tmp.join(input), &stdout).unwrap();
+    let twice = kiltx(&tmp, &args);
+    let twice_out = String::from_utf8_lossy(&twice.stdout).into_owned();
+    let _ = fs::remove_dir_all(&tmp);
+    if !twice.status.success() {
+        return Err(format!(
+            "{name}: patching the output failed\n{}",
+            String::from_utf8_lossy(&twice.stderr)
+        ));
+    }
+    if twice_out != stdout {
+        return Err(format!(
+            "{name}: not idempotent\n{}",
+            diff(&stdout, &twice_out)
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn patch_fixtures() {
+    let bless = std::env::var_os("KILTX_BLESS").is_some();
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter_map(|d| check_case(d, bless).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} fixture case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
