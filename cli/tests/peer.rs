@@ -8,7 +8,13 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-const LAUNCHER: [&str; 5] = ["/kiltx/bin/kiltx-tracer", "run", "--output", "tcp://127.0.0.1:7701", "--"];
+const LAUNCHER: [&str; 5] = [
+    "/kiltx/bin/kiltx-tracer",
+    "run",
+    "--output",
+    "tcp://127.0.0.1:7701",
+    "--",
+];
 const SIDECAR: &str = "kiltx-tracer";
 
 fn peer() -> PathBuf {
@@ -43,15 +49,24 @@ fn image_config_file() -> PathBuf {
 
 /// Case-insensitive field access (the corpora mix `Name` and `name`).
 fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    v.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 fn name_of(c: &Value) -> String {
-    field(c, "name").and_then(Value::as_str).unwrap_or("?").to_string()
+    field(c, "name")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string()
 }
 
 fn list(c: &Value, name: &str) -> Vec<Value> {
-    field(c, name).and_then(Value::as_array).cloned().unwrap_or_default()
+    field(c, name)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn images() -> Value {
@@ -74,7 +89,9 @@ fn original_argv(c: &Value) -> Vec<Value> {
         Some(v) if v == &json!({"Ref": "Parameter"}) => "busybox",
         _ => "",
     };
-    let short = image.trim_start_matches("docker.io/library/").trim_end_matches(":latest");
+    let short = image
+        .trim_start_matches("docker.io/library/")
+        .trim_end_matches(":latest");
     let cfg = images()[short].clone();
     let img_ep: Vec<Value> = cfg["entrypoint"].as_array().cloned().unwrap_or_default();
     let img_cmd: Vec<Value> = cfg["cmd"].as_array().cloned().unwrap_or_default();
@@ -104,8 +121,15 @@ fn check_wrapped(before: &Value, after: &Value, ctx: &str) -> Vec<String> {
         .and_then(|l| field(l, "capabilities"))
         .map(|c| list(c, "add"))
         .unwrap_or_default();
-    if caps.iter().filter(|c| c.as_str() == Some("SYS_PTRACE")).count() != 1 {
-        errs.push(format!("{ctx}: container {name}: SYS_PTRACE not added exactly once: {caps:?}"));
+    if caps
+        .iter()
+        .filter(|c| c.as_str() == Some("SYS_PTRACE"))
+        .count()
+        != 1
+    {
+        errs.push(format!(
+            "{ctx}: container {name}: SYS_PTRACE not added exactly once: {caps:?}"
+        ));
     }
     let before_caps = field(before, "linuxParameters")
         .and_then(|l| field(l, "capabilities"))
@@ -122,25 +146,41 @@ fn check_wrapped(before: &Value, after: &Value, ctx: &str) -> Vec<String> {
             && field(v, "readOnly") == Some(&json!(true))
     });
     if ours.count() != 1 {
-        errs.push(format!("{ctx}: container {name}: volumesFrom the sidecar not added exactly once: {vf:?}"));
+        errs.push(format!(
+            "{ctx}: container {name}: volumesFrom the sidecar not added exactly once: {vf:?}"
+        ));
     }
     for v in list(before, "volumesFrom") {
         if !vf.contains(&v) {
-            errs.push(format!("{ctx}: container {name}: volumesFrom entry {v} was lost"));
+            errs.push(format!(
+                "{ctx}: container {name}: volumesFrom entry {v} was lost"
+            ));
         }
     }
     let env = list(after, "environment");
     for e in list(before, "environment") {
         if !env.contains(&e) {
-            errs.push(format!("{ctx}: container {name}: environment entry {e} was lost or changed"));
+            errs.push(format!(
+                "{ctx}: container {name}: environment entry {e} was lost or changed"
+            ));
         }
     }
-    let names: Vec<&str> = env.iter().filter_map(|e| field(e, "name").and_then(Value::as_str)).collect();
+    let names: Vec<&str> = env
+        .iter()
+        .filter_map(|e| field(e, "name").and_then(Value::as_str))
+        .collect();
     if !names.contains(&"KILTX_CONTAINER_NAME") {
         errs.push(format!("{ctx}: container {name}: no KILTX_CONTAINER_NAME"));
     }
     // Everything else about the container is untouched.
-    let touched = ["entryPoint", "command", "linuxParameters", "volumesFrom", "environment", "dependsOn"];
+    let touched = [
+        "entryPoint",
+        "command",
+        "linuxParameters",
+        "volumesFrom",
+        "environment",
+        "dependsOn",
+    ];
     for (k, v) in before.as_object().unwrap() {
         if touched.iter().any(|t| t.eq_ignore_ascii_case(k)) {
             continue;
@@ -153,16 +193,27 @@ fn check_wrapped(before: &Value, after: &Value, ctx: &str) -> Vec<String> {
 }
 
 /// Check a patched container list: `expect_wrapped` is the set of names that must be wrapped.
-fn check_containers(before: &[Value], after: &[Value], expect_wrapped: &[String], ctx: &str) -> Vec<String> {
+fn check_containers(
+    before: &[Value],
+    after: &[Value],
+    expect_wrapped: &[String],
+    ctx: &str,
+) -> Vec<String> {
     let mut errs = Vec::new();
     let sidecars = after.iter().filter(|c| name_of(c) == SIDECAR).count();
     let want_sidecars = usize::from(!expect_wrapped.is_empty());
     if sidecars != want_sidecars {
-        errs.push(format!("{ctx}: {sidecars} sidecars, expected {want_sidecars}"));
+        errs.push(format!(
+            "{ctx}: {sidecars} sidecars, expected {want_sidecars}"
+        ));
     }
     let app_after: Vec<&Value> = after.iter().filter(|c| name_of(c) != SIDECAR).collect();
     if app_after.len() != before.len() {
-        errs.push(format!("{ctx}: {} containers became {}", before.len(), app_after.len()));
+        errs.push(format!(
+            "{ctx}: {} containers became {}",
+            before.len(),
+            app_after.len()
+        ));
         return errs;
     }
     for (b, a) in before.iter().zip(app_after) {
@@ -171,7 +222,10 @@ fn check_containers(before: &[Value], after: &[Value], expect_wrapped: &[String]
         } else if expect_wrapped.contains(&name_of(b)) {
             errs.extend(check_wrapped(b, a, ctx));
         } else if b != a {
-            errs.push(format!("{ctx}: container {} should be untouched", name_of(b)));
+            errs.push(format!(
+                "{ctx}: container {} should be untouched",
+                name_of(b)
+            ));
         }
     }
     errs
@@ -189,7 +243,8 @@ fn idempotent(path: &Path, out: &[u8], args: &[&str]) -> Option<String> {
     a.push(&t);
     let again = kiltx(&a);
     let _ = fs::remove_file(&tmp);
-    (!again.status.success() || again.stdout != out).then(|| format!("{}: patching the output again changed it", path.display()))
+    (!again.status.success() || again.stdout != out)
+        .then(|| format!("{}: patching the output again changed it", path.display()))
 }
 
 #[test]
@@ -216,7 +271,12 @@ fn agent_kilt_fixtures() {
         let opt_in = name.starts_with("opt_in_") || name.starts_with("panic_");
         // Some templates take the image from an undeclared parameter (`Ref: Parameter`); kiltx
         // refuses to guess its ENTRYPOINT, so the test gives it a value, as a user would.
-        let mut args = vec!["--image-config", images_arg.as_str(), "--parameter", "Parameter=busybox"];
+        let mut args = vec![
+            "--image-config",
+            images_arg.as_str(),
+            "--parameter",
+            "Parameter=busybox",
+        ];
         if opt_in {
             args.push("--opt-in");
         }
@@ -227,7 +287,10 @@ fn agent_kilt_fixtures() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         if name.starts_with("panic_") {
             if out.status.code() != Some(2) || !out.stdout.is_empty() {
-                errs.push(format!("{name}: expected a clean failure (exit 2, no output), got {:?}", out.status.code()));
+                errs.push(format!(
+                    "{name}: expected a clean failure (exit 2, no output), got {:?}",
+                    out.status.code()
+                ));
             }
             if !stderr.contains("kiltx needs a literal string") || stderr.contains("panicked") {
                 errs.push(format!("{name}: unclear error: {stderr}"));
@@ -257,7 +320,9 @@ fn agent_kilt_fixtures() {
             let after_res = &after["Resources"][id];
             if res["Type"] != "AWS::ECS::TaskDefinition" {
                 if res != after_res {
-                    errs.push(format!("{ctx}: a resource that is not a task definition changed"));
+                    errs.push(format!(
+                        "{ctx}: a resource that is not a task definition changed"
+                    ));
                 }
                 continue;
             }
@@ -282,7 +347,12 @@ fn agent_kilt_fixtures() {
         errs.extend(idempotent(input, &out.stdout, &args));
     }
     let _ = fs::remove_file(&images);
-    assert!(errs.is_empty(), "{} problem(s):\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} problem(s):\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
     assert_eq!(patched, 28, "28 inputs patch, 4 panic_* inputs fail");
 }
 
@@ -298,14 +368,21 @@ fn sysdig_terraform_container_definitions() {
         })
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 10, "expected Sysdig's test inputs in {}", root.display());
+    assert!(
+        inputs.len() >= 10,
+        "expected Sysdig's test inputs in {}",
+        root.display()
+    );
     let mut errs = Vec::new();
     for input in &inputs {
         let name = input.file_name().unwrap().to_string_lossy().into_owned();
         let s = input.to_string_lossy().into_owned();
         let out = kiltx(&[&s]);
         if !out.status.success() {
-            errs.push(format!("{name}: failed: {}", String::from_utf8_lossy(&out.stderr)));
+            errs.push(format!(
+                "{name}: failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
             continue;
         }
         let before: Vec<Value> = serde_json::from_str(&fs::read_to_string(input).unwrap()).unwrap();
@@ -314,5 +391,10 @@ fn sysdig_terraform_container_definitions() {
         errs.extend(check_containers(&before, &after, &all, &name));
         errs.extend(idempotent(input, &out.stdout, &[]));
     }
-    assert!(errs.is_empty(), "{} problem(s):\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} problem(s):\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
