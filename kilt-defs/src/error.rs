@@ -112,6 +112,11 @@ impl Error {
 
     /// Fill in line/column for errors that carry a path into `doc`.
     pub fn locate(self, doc: &Document) -> Self {
+        self.locate_with(&|p| Some(doc.position(p)))
+    }
+
+    /// Fill in line/column with `position` for errors that carry a path.
+    pub fn locate_with(self, position: &dyn Fn(&[PathStep]) -> Option<(usize, usize)>) -> Self {
         match self {
             Error::Invalid {
                 path,
@@ -119,7 +124,7 @@ impl Error {
                 hint,
                 at: None,
             } => {
-                let at = Some(doc.position(&path));
+                let at = position(&path);
                 Error::Invalid {
                     path,
                     message,
@@ -134,7 +139,7 @@ impl Error {
                 hint,
                 at: None,
             } => {
-                let at = Some(doc.position(&path));
+                let at = position(&path);
                 Error::Unpatchable {
                     path,
                     container,
@@ -143,9 +148,12 @@ impl Error {
                     at,
                 }
             }
-            Error::Multiple(errors) => {
-                Error::Multiple(errors.into_iter().map(|e| e.locate(doc)).collect())
-            }
+            Error::Multiple(errors) => Error::Multiple(
+                errors
+                    .into_iter()
+                    .map(|e| e.locate_with(position))
+                    .collect(),
+            ),
             other => other,
         }
     }

@@ -9,30 +9,61 @@ use crate::source::{line_col, Document, Format, Member, Node, NodeKind};
 /// Parse JSON text. Syntax errors carry line and column; duplicate keys are errors (JSON
 /// parsers disagree on which one wins, so the file is ambiguous).
 pub fn parse(text: &str) -> Result<Document, Error> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-        Error::Syntax {
-            format: Format::Json,
-            line: e.line(),
-            column: e.column(),
-            message,
-        }
-    })?;
-    let mut scanner = Scanner {
-        text: text.as_bytes(),
-        src: text,
-        pos: 0,
-    };
+    let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(&e))?;
+    let mut scanner = Scanner::new(text, 0);
     scanner.ws();
-    let tree = scanner.value()?;
+    let tree = scanner.value(usize::MAX)?;
     Ok(Document {
         format: Format::Json,
         text: text.to_string(),
         value,
         tree,
     })
+}
+
+/// Check that `text` is well-formed JSON without building anything (syntax errors carry line
+/// and column; nesting is limited as serde_json limits it).
+pub fn validate(text: &str) -> Result<(), Error> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| syntax_error(&e))
+}
+
+fn syntax_error(e: &serde_json::Error) -> Error {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+    Error::Syntax {
+        format: Format::Json,
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
+}
+
+/// The span tree of already-validated `text`, down to `depth` levels below the root (deeper
+/// values are [`NodeKind::Scalar`] nodes with their spans).
+pub fn shallow_tree(text: &str, depth: usize) -> Result<Node, Error> {
+    let mut scanner = Scanner::new(text, 0);
+    scanner.ws();
+    scanner.value(depth)
+}
+
+/// The value and full span tree (spans relative to the whole `text`) of the already-validated
+/// JSON value at `span`.
+pub fn parse_at(text: &str, span: std::ops::Range<usize>) -> Result<(Value, Node), Error> {
+    let value: Value = serde_json::from_str(&text[span.clone()]).map_err(|e| syntax_error(&e))?;
+    let mut scanner = Scanner::new(text, span.start);
+    let tree = scanner.value(usize::MAX)?;
+    Ok((value, tree))
+}
+
+/// Emit the JSON value `new` at `node` (a subtree of the document `src`, whose old value was
+/// `old`), keeping the original text of everything unchanged.
+pub fn emit_subtree(src: &str, node: &Node, old: &Value, new: &Value, out: &mut String) {
+    let style = Style::detect(&src[node.span.clone()]);
+    let mut e = Emitter { src, style: &style };
+    e.node(node, old, new, out);
 }
 
 /// Builds the span tree over text that serde_json has already accepted.
@@ -42,7 +73,54 @@ struct Scanner<'a> {
     pos: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    fn new(src: &'a str, pos: usize) -> Self {
+        Scanner {
+            text: src.as_bytes(),
+            src,
+            pos,
+        }
+    }
+
+    /// Step over one value without building anything.
+    fn skip(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                b'"' => self.string(),
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                b'}' | b']' => {
+                    self.pos += 1;
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                0 if self.pos >= self.text.len() => return,
+                b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' if depth > 0 => self.pos += 1,
+                _ if depth == 0 => {
+                    // A scalar at the top of the skipped value.
+                    while self.pos < self.text.len()
+                        && !matches!(
+                            self.text[self.pos],
+                            b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
+                        )
+                    {
+                        self.pos += 1;
+                    }
+                    return;
+                }
+                _ => self.pos += 1,
+            }
+            if depth == 0 {
+                return;
+            }
+        }
+    }
+
     fn ws(&mut self) {
         while self.pos < self.text.len()
             && matches!(self.text[self.pos], b' ' | b'\t' | b'\n' | b'\r')
@@ -55,8 +133,15 @@ impl Scanner<'_> {
         self.text.get(self.pos).copied().unwrap_or(0)
     }
 
-    fn value(&mut self) -> Result<Node, Error> {
+    fn value(&mut self, depth: usize) -> Result<Node, Error> {
         let start = self.pos;
+        if depth == 0 {
+            self.skip();
+            return Ok(Node {
+                span: start..self.pos,
+                kind: NodeKind::Scalar,
+            });
+        }
         match self.peek() {
             b'{' => {
                 self.pos += 1;
@@ -91,7 +176,7 @@ impl Scanner<'_> {
                     self.ws();
                     self.pos += 1; // ':'
                     self.ws();
-                    let value = self.value()?;
+                    let value = self.value(depth - 1)?;
                     members.push(Member {
                         key_span,
                         key,
@@ -119,7 +204,7 @@ impl Scanner<'_> {
                         }
                         _ => {}
                     }
-                    items.push(self.value()?);
+                    items.push(self.value(depth - 1)?);
                 }
                 Ok(Node {
                     span: start..self.pos,
@@ -437,6 +522,26 @@ mod tests {
     fn syntax_errors_have_line_and_column() {
         let err = parse("{\n  \"a\": [1,\n}").unwrap_err();
         assert!(matches!(err, Error::Syntax { line: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn shallow_tree_and_local_parse_agree_with_the_full_tree() {
+        let text = "{\"a\": {\"b\": [1, {\"c\": \"}]\\\"\"}], \"d\": 2}, \"e\": [true, null]}";
+        let full = parse(text).unwrap();
+        let shallow = shallow_tree(text, 1).unwrap();
+        let NodeKind::Map(members) = &shallow.kind else {
+            panic!()
+        };
+        let NodeKind::Map(full_members) = &full.tree.kind else {
+            panic!()
+        };
+        for (m, f) in members.iter().zip(full_members) {
+            assert_eq!(m.value.span, f.value.span);
+            assert_eq!(m.value.kind, NodeKind::Scalar);
+            let (v, tree) = parse_at(text, m.value.span.clone()).unwrap();
+            assert_eq!(v, full.value[&m.key]);
+            assert_eq!(tree, f.value);
+        }
     }
 
     #[test]

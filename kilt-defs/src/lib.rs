@@ -2,6 +2,7 @@
 //! patch engine and CloudFormation template handling. Pure: no network, no filesystem.
 
 pub mod definition;
+pub mod document;
 pub mod error;
 pub mod intrinsic;
 pub mod json;

@@ -75,30 +75,58 @@ pub fn patch(
         *value = shape::describe_to_register(value)?;
     }
     let sites = shape::sites(value, shape)?;
-    let params = template_parameters(value, shape, opts);
+    let params = template_parameters(
+        (shape == Shape::CloudFormation)
+            .then(|| value.get("Parameters"))
+            .flatten(),
+        opts,
+    );
     let mut report = Report::default();
     let mut errors = Vec::new();
     for site in &sites {
         let Some(target) = get_mut(value, &site.path) else {
             continue;
         };
-        let cx = Cx {
-            site,
-            def,
-            opts,
-            images,
-            params: &params,
-        };
-        match cx.patch_task(target) {
-            Ok(status) => report.tasks.push(TaskOutcome {
-                label: site.label.clone(),
-                status,
-            }),
-            Err(mut e) => errors.append(&mut e),
+        match patch_site(target, site, def, opts, images, &params) {
+            Ok(outcome) => report.tasks.push(outcome),
+            Err(Error::Multiple(mut e)) => errors.append(&mut e),
+            Err(e) => errors.push(e),
         }
     }
     Error::from_many(errors)?;
     Ok(report)
+}
+
+/// Patch one task definition: `target` is the value at `site.path` (the properties object, or
+/// for [`Shape::Containers`] the containers array). `params` are the template's parameter values
+/// (see [`template_parameters`]). Errors carry paths from the document root.
+pub fn patch_site(
+    target: &mut Value,
+    site: &Site,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+    params: &BTreeMap<String, String>,
+) -> Result<TaskOutcome, Error> {
+    let cx = Cx {
+        site,
+        def,
+        opts,
+        images,
+        params,
+    };
+    match cx.patch_task(target) {
+        Ok(status) => Ok(TaskOutcome {
+            label: site.label.clone(),
+            status,
+        }),
+        Err(errors) => Err(Error::from_many(errors).err().unwrap_or_else(|| {
+            Error::invalid(
+                site.path.clone(),
+                "internal error: failure without a reason",
+            )
+        })),
+    }
 }
 
 fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
@@ -112,11 +140,12 @@ fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
     Some(cur)
 }
 
-/// Template parameter values: `--parameter` over each parameter's `Default`.
-fn template_parameters(v: &Value, shape: Shape, opts: &Options) -> BTreeMap<String, String> {
+/// Template parameter values: `--parameter` over each parameter's `Default`. `parameters` is the
+/// template's `Parameters` section, if any.
+pub fn template_parameters(parameters: Option<&Value>, opts: &Options) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    if shape == Shape::CloudFormation {
-        if let Some(Value::Object(params)) = v.get("Parameters") {
+    {
+        if let Some(Value::Object(params)) = parameters {
             for (name, p) in params {
                 if let Some(d) = p.get("Default") {
                     let s = match d {

@@ -1,0 +1,177 @@
+//! `patch-bench`: how fast `kiltx patch` is, next to the floor of a plain serde_json
+//! parse + serialize of the same file, and how much memory it takes.
+//!
+//! Usage: `cargo run --release -p kiltx-bench --bin patch-bench [-- --tasks 200 --bytes 1000000 --runs 15]`
+//!
+//! Prints, for the JSON and the YAML form of a generated ~1 MB template with 200 Fargate task
+//! definitions (3 containers each, mixed intrinsics): the median time to patch (parse, patch,
+//! emit — what the CLI does between reading and writing), the median time of the floor, their
+//! ratio, and the peak RSS of a process doing each, as a multiple of the file size. Peak RSS is
+//! measured in a fresh child process (this binary re-run with `--child`) from /proc's VmHWM.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kilt_defs::definition::Definition;
+use kilt_defs::document::patch_document;
+use kilt_defs::image::ImageConfigs;
+use kilt_defs::patch::Options;
+use serde_json::Value;
+
+/// What `kiltx patch` does between reading the file and writing the result.
+fn patch_text(text: &str) -> String {
+    patch_document(
+        text,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+    )
+    .expect("patch")
+    .text
+}
+
+fn json_floor(text: &str) -> String {
+    let v: Value = serde_json::from_str(text).expect("json");
+    serde_json::to_string_pretty(&v).expect("serialize")
+}
+
+fn yaml_floor(text: &str) -> String {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    serde_yaml::to_string(&v).expect("serialize")
+}
+
+fn median(runs: usize, f: impl Fn() -> usize) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Peak RSS (KiB) of a fresh process that runs `what` on `file` once.
+fn child_peak(what: &str, file: &Path) -> u64 {
+    let out = Command::new(std::env::current_exe().expect("exe"))
+        .args(["--child", what])
+        .arg(file)
+        .output()
+        .expect("child");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+fn child(what: &str, file: &str) {
+    let text = std::fs::read_to_string(file).expect("read");
+    let out = match what {
+        "patch" => patch_text(&text),
+        "json-floor" => json_floor(&text),
+        "yaml-floor" => yaml_floor(&text),
+        "baseline" => String::new(),
+        other => panic!("unknown child mode {other}"),
+    };
+    std::hint::black_box(out);
+    println!("{}", vm_hwm_kib());
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        child(&args[2], &args[3]);
+        return;
+    }
+    let flag = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let tasks = flag("--tasks", 200);
+    let bytes = flag("--bytes", 1_000_000);
+    let runs = flag("--runs", 15);
+
+    let template = kiltx_bench::cloudformation_template(tasks, bytes);
+    let json = serde_json::to_string_pretty(&template).expect("json");
+    let yaml = kiltx_bench::to_yaml_short_form(&template);
+    let dir = std::env::temp_dir().join(format!("kiltx-patch-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let json_path = dir.join("template.json");
+    let yaml_path = dir.join("template.yaml");
+    std::fs::write(&json_path, &json).expect("write");
+    std::fs::write(&yaml_path, &yaml).expect("write");
+
+    let baseline = child_peak("baseline", &json_path);
+    println!(
+        "kiltx patch benchmark: {tasks} task definitions x 3 containers, median of {runs} runs"
+    );
+    println!(
+        "process baseline peak RSS (no work): {:.1} MiB",
+        baseline as f64 / 1024.0
+    );
+    println!(
+        "{:<6} {:>10} {:>12} {:>19} {:>8} {:>12} {:>10} {:>14} {:>12}",
+        "format",
+        "size",
+        "patch",
+        "floor",
+        "ratio",
+        "patch RSS",
+        "RSS/size",
+        "(above base)",
+        "floor RSS"
+    );
+    let json_floor_t = median(runs, || json_floor(&json).len());
+    for (name, text, path, floor_mode) in [
+        ("json", &json, &json_path, "json-floor"),
+        ("yaml", &yaml, &yaml_path, "yaml-floor"),
+    ] {
+        let patch_t = median(runs, || patch_text(text).len());
+        let floor_t = if name == "json" {
+            json_floor_t
+        } else {
+            median(runs, || yaml_floor(text).len())
+        };
+        let patch_rss = child_peak("patch", path);
+        let floor_rss = child_peak(floor_mode, path);
+        let size = text.len() as f64;
+        println!(
+            "{:<6} {:>8.0}KB {:>10.2}ms {:>10.2}ms {}  {:>6.2}x {:>10.1}MiB {:>9.2}x {:>13.2}x {:>10.1}MiB",
+            name,
+            size / 1000.0,
+            patch_t.as_secs_f64() * 1e3,
+            floor_t.as_secs_f64() * 1e3,
+            if name == "json" { "(json)" } else { "(yaml)" },
+            patch_t.as_secs_f64() / floor_t.as_secs_f64(),
+            patch_rss as f64 / 1024.0,
+            patch_rss as f64 * 1024.0 / size,
+            patch_rss.saturating_sub(baseline) as f64 * 1024.0 / size,
+            floor_rss as f64 / 1024.0,
+        );
+        if name == "yaml" {
+            println!(
+                "yaml   patch vs the JSON floor of the same template: {:.2}x",
+                patch_t.as_secs_f64() / json_floor_t.as_secs_f64()
+            );
+        }
+    }
+    println!("targets: patch <= 2x the JSON floor; peak RSS <= 5x the file size");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,285 @@
+//! Patching a whole document, text in, text out: the path every caller (CLI, Lambda,
+//! benchmarks, fuzzing) takes.
+//!
+//! JSON is patched one task definition at a time: the text is validated without building
+//! anything, indexed shallowly, and only each task definition's properties are parsed, patched,
+//! re-emitted and spliced back into the original text. Memory stays near the size of the text,
+//! and everything outside the task definitions is copied byte for byte. YAML, and
+//! describe-task-definition output (which is rewritten whole), go through the value model.
+
+use serde_json::Value;
+
+use crate::definition::Definition;
+use crate::error::Error;
+use crate::image::ImageConfigs;
+use crate::patch::{self, Options, Report};
+use crate::shape::{Dialect, Shape, Site};
+use crate::source::{line_col, Node, NodeKind, PathStep};
+
+/// The result of patching a document.
+#[derive(Debug)]
+pub struct Patched {
+    /// The patched document, in the input's format and layout.
+    pub text: String,
+    pub report: Report,
+    pub shape: Shape,
+}
+
+/// Patch the document `text`. `shape` forces the input's shape; `None` detects it.
+pub fn patch_document(
+    text: &str,
+    shape: Option<Shape>,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+) -> Result<Patched, Error> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match body.trim_start().chars().next() {
+        Some('{') | Some('[') if body.len() == text.len() => {
+            crate::json::validate(text)?;
+            let root = crate::json::shallow_tree(text, 3)?;
+            let shape = match shape {
+                Some(s) => s,
+                None => detect(text, &root)?,
+            };
+            if shape == Shape::Describe {
+                return whole(text, Some(shape), def, opts, images);
+            }
+            patch_json(text, &root, shape, def, opts, images)
+        }
+        Some(_) => whole(text, shape, def, opts, images),
+        None => Err(Error::invalid(vec![], "the document is empty")),
+    }
+}
+
+/// Through the value model: parse all, patch, emit.
+fn whole(
+    text: &str,
+    shape: Option<Shape>,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+) -> Result<Patched, Error> {
+    let doc = crate::parse_document(text)?;
+    let shape = match shape {
+        Some(s) => s,
+        None => Shape::detect(&doc.value)?,
+    };
+    let mut value = doc.value.clone();
+    let report = patch::patch(&mut value, shape, def, opts, images).map_err(|e| e.locate(&doc))?;
+    let text = if shape == Shape::Describe {
+        crate::json::to_string_styled(&value, &crate::json::Style::detect(text))
+    } else {
+        crate::emit_document(&doc, &value)
+    };
+    Ok(Patched {
+        text,
+        report,
+        shape,
+    })
+}
+
+fn members(node: &Node) -> &[crate::source::Member] {
+    match &node.kind {
+        NodeKind::Map(m) => m,
+        _ => &[],
+    }
+}
+
+fn member<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+    members(node)
+        .iter()
+        .find(|m| m.key == key)
+        .map(|m| &m.value)
+}
+
+fn detect(text: &str, root: &Node) -> Result<Shape, Error> {
+    // Shape::detect only looks at the top-level keys.
+    let probe = match &root.kind {
+        NodeKind::Seq(_) => Value::Array(vec![]),
+        NodeKind::Map(m) => Value::Object(m.iter().map(|m| (m.key.clone(), Value::Null)).collect()),
+        NodeKind::Scalar => serde_json::from_str(&text[root.span.clone()]).unwrap_or(Value::Null),
+    };
+    Shape::detect(&probe)
+}
+
+fn kind_name(text: &str, node: &Node) -> String {
+    match &node.kind {
+        NodeKind::Map(_) => "an object".into(),
+        NodeKind::Seq(_) => "a list".into(),
+        NodeKind::Scalar => serde_json::from_str::<Value>(&text[node.span.clone()])
+            .map(|v| crate::intrinsic::describe(&v))
+            .unwrap_or_else(|_| "an object".into()),
+    }
+}
+
+/// The task definitions of a JSON document, with the spans of their values.
+fn json_sites(
+    text: &str,
+    root: &Node,
+    shape: Shape,
+) -> Result<Vec<(Site, std::ops::Range<usize>)>, Error> {
+    let locate = |e: Error, node: &Node| {
+        let at = line_col(text, node.span.start);
+        e.locate_with(&|_| Some(at))
+    };
+    match shape {
+        Shape::CloudFormation => {
+            if !matches!(root.kind, NodeKind::Map(_)) {
+                return Err(Error::invalid(
+                    vec![],
+                    "expected a CloudFormation template (an object)",
+                ));
+            }
+            let Some(resources) = member(root, "Resources") else {
+                return Ok(vec![]);
+            };
+            let rpath = vec![PathStep::Key("Resources".into())];
+            if !matches!(resources.kind, NodeKind::Map(_)) {
+                let e = Error::invalid(
+                    rpath,
+                    format!("expected an object, found {}", kind_name(text, resources)),
+                );
+                return Err(locate(e, resources));
+            }
+            let mut out = Vec::new();
+            for r in members(resources) {
+                let mut path = rpath.clone();
+                path.push(PathStep::Key(r.key.clone()));
+                if !matches!(r.value.kind, NodeKind::Map(_)) {
+                    let e = Error::invalid(
+                        path,
+                        format!(
+                            "expected a resource (an object), found {}",
+                            kind_name(text, &r.value)
+                        ),
+                    );
+                    return Err(locate(e, &r.value));
+                }
+                let is_task = member(&r.value, "Type").is_some_and(|t| {
+                    serde_json::from_str::<Value>(&text[t.span.clone()])
+                        .is_ok_and(|v| v.as_str() == Some("AWS::ECS::TaskDefinition"))
+                });
+                if !is_task {
+                    continue;
+                }
+                path.push(PathStep::Key("Properties".into()));
+                match member(&r.value, "Properties") {
+                    Some(p) if text[p.span.clone()].starts_with('{') => {
+                        out.push((
+                            Site {
+                                path,
+                                label: r.key.clone(),
+                                dialect: Dialect::Pascal,
+                                shape,
+                            },
+                            p.span.clone(),
+                        ));
+                    }
+                    Some(p) => {
+                        let e = Error::invalid(
+                            path,
+                            format!("expected an object, found {}", kind_name(text, p)),
+                        );
+                        return Err(locate(e, p));
+                    }
+                    None => {
+                        let e = Error::invalid_hint(
+                            path,
+                            "the task definition has no Properties",
+                            "give it ContainerDefinitions",
+                        );
+                        return Err(locate(e, &r.value));
+                    }
+                }
+            }
+            Ok(out)
+        }
+        Shape::Register | Shape::Describe | Shape::Containers => {
+            let (ok, label, what) = match shape {
+                Shape::Containers => (
+                    matches!(root.kind, NodeKind::Seq(_)),
+                    "containerDefinitions",
+                    "a containerDefinitions array",
+                ),
+                _ => (
+                    matches!(root.kind, NodeKind::Map(_)),
+                    "task definition",
+                    "a task definition (an object)",
+                ),
+            };
+            if !ok {
+                return Err(Error::invalid(vec![], format!("expected {what}")));
+            }
+            Ok(vec![(
+                Site {
+                    path: vec![],
+                    label: label.into(),
+                    dialect: Dialect::Camel,
+                    shape,
+                },
+                root.span.clone(),
+            )])
+        }
+    }
+}
+
+fn patch_json(
+    text: &str,
+    root: &Node,
+    shape: Shape,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+) -> Result<Patched, Error> {
+    let sites = json_sites(text, root, shape)?;
+    let parameters = match (shape, member(root, "Parameters")) {
+        (Shape::CloudFormation, Some(p)) => {
+            serde_json::from_str::<Value>(&text[p.span.clone()]).ok()
+        }
+        _ => None,
+    };
+    let params = patch::template_parameters(parameters.as_ref(), opts);
+    let mut report = Report::default();
+    let mut errors = Vec::new();
+    let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (site, span) in &sites {
+        let (old, tree) = crate::json::parse_at(text, span.clone())?;
+        let mut new = old.clone();
+        match patch::patch_site(&mut new, site, def, opts, images, &params) {
+            Ok(outcome) => {
+                report.tasks.push(outcome);
+                if new != old {
+                    let mut out = String::with_capacity(span.len() + 2048);
+                    crate::json::emit_subtree(text, &tree, &old, &new, &mut out);
+                    replacements.push((span.clone(), out));
+                }
+            }
+            Err(e) => {
+                let prefix = site.path.len();
+                errors.push(e.locate_with(&|p: &[PathStep]| {
+                    let rel = p.get(prefix..).unwrap_or(&[]);
+                    Some(line_col(text, tree.find(rel).span.start))
+                }));
+            }
+        }
+    }
+    Error::from_many(errors)?;
+    let extra: usize = replacements
+        .iter()
+        .map(|(s, r)| r.len().saturating_sub(s.len()))
+        .sum();
+    let mut out = String::with_capacity(text.len() + extra);
+    let mut last = 0;
+    for (span, rep) in &replacements {
+        out.push_str(&text[last..span.start]);
+        out.push_str(rep);
+        last = span.end;
+    }
+    out.push_str(&text[last..]);
+    Ok(Patched {
+        text: out,
+        report,
+        shape,
+    })
+}
