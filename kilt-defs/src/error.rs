@@ -7,6 +7,9 @@ use crate::source::{render_path, Document, Format, PathStep};
 /// A path into the value model, as diagnostics show it.
 pub type Path = Vec<PathStep>;
 
+/// Finds the line and column of a path, where it can.
+pub type Locator<'a> = &'a dyn Fn(&[PathStep]) -> Option<(usize, usize)>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The text is not well-formed JSON/YAML.
@@ -116,7 +119,7 @@ impl Error {
     }
 
     /// Fill in line/column with `position` for errors that carry a path.
-    pub fn locate_with(self, position: &dyn Fn(&[PathStep]) -> Option<(usize, usize)>) -> Self {
+    pub fn locate_with(self, position: Locator<'_>) -> Self {
         match self {
             Error::Invalid {
                 path,
