@@ -9,7 +9,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -18,7 +18,7 @@ impl Rng {
         x
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -48,7 +48,7 @@ pub fn cloudformation_template(tasks: usize, target_bytes: usize) -> Value {
                 )),
             };
             let mut env: Vec<Value> = (0..env_entries)
-                .map(|i| json!({"Name": format!("SETTING_{t}_{c}_{i}"), "Value": format!("value-{}", rng.next() % 1_000_000)}))
+                .map(|i| json!({"Name": format!("SETTING_{t}_{c}_{i}"), "Value": format!("value-{}", rng.next_u64() % 1_000_000)}))
                 .collect();
             env.push(json!({"Fn::If": ["IsProd", {"Name": "MODE", "Value": "prod"}, {"Ref": "AWS::NoValue"}]}));
             env.push(json!({"Name": "TABLE", "Value": {"Ref": "Table"}}));
