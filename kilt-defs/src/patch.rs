@@ -25,6 +25,10 @@ pub struct Options {
     /// Values for template parameters (override their `Default`s), used to know images given
     /// as `Ref`/`Fn::Sub`.
     pub parameters: BTreeMap<String, String>,
+    /// Trace only these containers (replaces a `kilt-include-containers` tag's list).
+    pub include_containers: Option<Vec<String>>,
+    /// Never trace these containers (added to a `kilt-ignore-containers` tag's list).
+    pub ignore_containers: Vec<String>,
 }
 
 /// What happened to each task definition.
@@ -518,14 +522,18 @@ impl Cx<'_> {
             return Err(errors);
         }
         // Container-level selection.
-        let include = tags
+        let include: Option<&Vec<String>> = self.opts.include_containers.as_ref().or_else(|| {
+            tags.iter()
+                .find(|(t, _)| *t == Tag::IncludeContainers)
+                .map(|(_, v)| v)
+        });
+        let ignore_list: Vec<String> = tags
             .iter()
-            .find(|(t, _)| *t == Tag::IncludeContainers)
-            .map(|(_, v)| v);
-        let ignore = tags
-            .iter()
-            .find(|(t, _)| *t == Tag::IgnoreContainers)
-            .map(|(_, v)| v);
+            .filter(|(t, _)| *t == Tag::IgnoreContainers)
+            .flat_map(|(_, v)| v.iter().cloned())
+            .chain(self.opts.ignore_containers.iter().cloned())
+            .collect();
+        let ignore = (!ignore_list.is_empty()).then_some(&ignore_list);
         for list in [include, ignore].into_iter().flatten() {
             for wanted in list {
                 if !names.iter().any(|n| n.as_deref() == Some(wanted.as_str())) {
