@@ -50,9 +50,67 @@ fn reparse(text: &str) -> Value {
     }
 }
 
+/// How serde_yaml (libyaml) reads `text`, in the value model: a second opinion on every output.
+fn libyaml_value(text: &str) -> Value {
+    use serde_yaml::Value as Yaml;
+    fn conv(y: Yaml) -> Value {
+        match y {
+            Yaml::Null => Value::Null,
+            Yaml::Bool(b) => Value::Bool(b),
+            Yaml::Number(n) => serde_json::from_str(&n.to_string())
+                .unwrap_or_else(|_| Value::String(n.to_string())),
+            Yaml::String(s) => Value::String(s),
+            Yaml::Sequence(items) => Value::Array(items.into_iter().map(conv).collect()),
+            Yaml::Mapping(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            Yaml::String(s) => s,
+                            other => serde_yaml::to_string(&other)
+                                .unwrap_or_default()
+                                .trim_end()
+                                .to_string(),
+                        };
+                        (key, conv(v))
+                    })
+                    .collect(),
+            ),
+            Yaml::Tagged(t) => {
+                let mut m = Map::new();
+                m.insert(t.tag.to_string(), conv(t.value));
+                Value::Object(m)
+            }
+        }
+    }
+    match serde_yaml::from_str::<Yaml>(text) {
+        Ok(y) => conv(y),
+        Err(e) => panic!("libyaml rejects the output: {e}\n---\n{text}"),
+    }
+}
+
+/// Numbers compared by value (libyaml goes through f64).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            // As `Value`'s own equality: key order does not count.
+            x.len() == y.len() && x.iter().all(|(k, a)| y.get(k).is_some_and(|b| same(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
 fn check(doc: &Document, v: &Value) -> String {
     let out = emit(doc, v);
     assert_eq!(&reparse(&out), v, "reparse differs\n---\n{out}");
+    let theirs = libyaml_value(&out);
+    assert!(
+        same(&theirs, v),
+        "libyaml reads it differently: {theirs}\nwanted {v}\n---\n{out}"
+    );
     let again = emit(&parse(&out).unwrap(), v);
     assert_eq!(again, out, "not idempotent");
     out
@@ -551,4 +609,61 @@ fn property_edits_round_trip() {
             check(&doc, &v);
         }
     }
+}
+
+#[test]
+fn parse_agrees_with_libyaml() {
+    let inputs = [
+        TEMPLATE,
+        "a: 1\nb: -2\nc: 1.50\nd: 0x10\ne: 0o17\nf: true\ng: ~\nh:\ni: 0123\nj: '1'\nk: yes\nm: +5\n",
+        "A:\n  B:\n  - x: 1\n    y: [1, {z: 2}]\n  C: {p: [q, r], s: !Ref t}\n",
+        "- a\n- !If\n  - c\n  - [1, 2]\n  - {k: v}\n-   - nested\n    - seq\n",
+        "k: |+\n  keep\n\nl: >\n  folded\nm: !Sub\n  - '${A}'\n  - A: !Ref B\n",
+        "a: !Ref\nb: !Sub \"x\\ty\"\nc: 'it''s'\nd: plain\n  continued\ne: &anchor v\n? complex\n: value\n",
+        "x: !GetAtt\n  - A\n  - B\ny: !Base64 |\n  #!/bin/sh\n  echo hi\n",
+    ];
+    for text in inputs {
+        let ours = parse(text).unwrap().value;
+        let theirs = libyaml_value(text);
+        assert!(
+            same(&ours, &theirs),
+            "{text}\nours:   {ours}\ntheirs: {theirs}"
+        );
+    }
+}
+
+/// Every JSON template of the peer corpus is also YAML: it parses to the same value, survives
+/// unchanged byte for byte, and takes agent-kilt's patched value as an edit.
+#[test]
+fn peer_corpus_json_as_yaml() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/peer/agent-kilt/fixtures");
+    let mut seen = 0;
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.to_string_lossy().to_string();
+            if !name.ends_with(".json") || name.ends_with(".patched.json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let doc = parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let json_doc = crate::json::parse(&text).unwrap();
+            assert_eq!(doc.value, json_doc.value, "{name}");
+            assert_eq!(emit(&doc, &doc.value), text, "{name}");
+            let patched = path.with_extension("patched.json");
+            if let Ok(p) = std::fs::read_to_string(&patched) {
+                let v: Value = serde_json::from_str(&p).unwrap();
+                check(&doc, &v);
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 30, "only {seen} fixtures under {}", dir.display());
 }
