@@ -808,7 +808,11 @@ impl Emitter<'_> {
     ) {
         let src = self.src;
         let flow = first_byte(src, node) == Some(b'{');
-        let col = column(src, members[0].key_span.start);
+        let col = if flow {
+            column(src, members[0].key_span.start)
+        } else {
+            column(src, node.span.start)
+        };
         let standard_gap = if flow {
             if members.len() >= 2 {
                 src[members[0].value.span.end..members[1].key_span.start].to_string()
@@ -825,19 +829,50 @@ impl Emitter<'_> {
             g.push_str(&" ".repeat(col));
             g
         };
-        out.push_str(&src[node.span.start..members[0].key_span.start]);
         let mut prev: Option<usize> = None;
         for (n, (key, value)) in new_map.iter().enumerate() {
             let idx = members.iter().position(|m| &m.key == key);
-            if n > 0 {
-                match (idx, prev) {
-                    (Some(i), Some(p)) if i == p + 1 => {
-                        out.push_str(&src[members[p].value.span.end..members[i].key_span.start])
-                    }
-                    _ => push_gap(&standard_gap, out),
+            // Whether the text before this member is the original one.
+            let original_before = match (n, idx, prev) {
+                (0, Some(0), _) => {
+                    out.push_str(&src[node.span.start..members[0].key_span.start]);
+                    true
                 }
-            }
+                (0, _, _) => {
+                    if flow {
+                        out.push_str(&src[node.span.start..members[0].key_span.start]);
+                    }
+                    false
+                }
+                (_, Some(i), Some(p)) if i == p + 1 => {
+                    out.push_str(&src[members[p].value.span.end..members[i].key_span.start]);
+                    true
+                }
+                _ => {
+                    push_gap(&standard_gap, out);
+                    false
+                }
+            };
             match (idx, old_map.get(key)) {
+                (Some(i), Some(old_value)) if !flow && is_explicit_key(src, &members[i]) => {
+                    // `? key` / `: value`: keep it whole, or write it again as `key: value`.
+                    let m = &members[i];
+                    if old_value == value {
+                        if !original_before {
+                            out.push_str("? ");
+                        }
+                        out.push_str(&src[m.key_span.start..m.value.span.end]);
+                    } else {
+                        if original_before {
+                            // Drop the `? ` the original gap ended with.
+                            let trimmed = out.trim_end_matches([' ', '?']).len();
+                            out.truncate(trimmed);
+                        }
+                        write_scalar(key, false, out);
+                        out.push(':');
+                        self.write_map_value(value, col, out);
+                    }
+                }
                 (Some(i), Some(old_value)) => {
                     let m = &members[i];
                     let prefix = &src[m.key_span.start..m.value.span.start];
@@ -1078,6 +1113,13 @@ impl Emitter<'_> {
             }
         }
     }
+}
+
+/// Whether a block mapping member is written with an explicit `? ` key indicator.
+fn is_explicit_key(src: &str, m: &Member) -> bool {
+    src[..m.key_span.start]
+        .trim_end_matches([' ', '\t'])
+        .ends_with('?')
 }
 
 /// Push a gap; a node that already ends its line (a `|+` block scalar) takes the gap's line

@@ -105,6 +105,12 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn check(doc: &Document, v: &Value) -> String {
     let out = emit(doc, v);
+    if let Err(e) = parse(&out) {
+        panic!(
+            "output does not parse: {e}\nvalue {v}\nfrom\n{}\n---\n{out}",
+            doc.text
+        );
+    }
     assert_eq!(&reparse(&out), v, "reparse differs\n---\n{out}");
     let theirs = libyaml_value(&out);
     assert!(
@@ -596,6 +602,14 @@ fn property_edits_round_trip() {
         "- a\n- !If\n  - c\n  - [1, 2]\n  - {k: v}\n-   - nested\n    - seq\n",
         "{\"json\": [1, 2, {\"x\": null}], \"y\": \"z\"}\n",
         "k: |+\n  keep\n\nl: >\n  folded\nm: !Sub\n  - '${A}'\n  - A: !Ref B\n",
+        "a: !If # why\n  - x\n  - y\nb: &an\n  k: v\nc: &l [1]\nd:\n-\n- a\ne: !Foo\n  k: v\n",
+        "- - a\n  - b\n- k: one\n    two\n  q: \"x\n    y\"\n- [\n    1,\n    2\n  ]\n",
+        "? a\n: b\n'a b': 1\n\"c\": 2\n...\n",
+        "--- !Foo\nk: v\n",
+        "root:\n    four:\n    - x\n    - y: 1\n      z: [a]\n    # trailing\nnext: 1 # end\n",
+        "a:\r\n  - x: 1\r\n    y: !Ref z\r\nb: |\r\n  t\r\n",
+        "{a: 1, b: [x, {c: d}], e: !Ref f}\n",
+        "- !GetAtt\n  - A\n  - B\n- !Sub\n  x: y\n-\n  k: v\n",
     ];
     let mut r = Rng(0x1234_5678_9abc_def1);
     for base in bases {
