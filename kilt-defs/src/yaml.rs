@@ -241,7 +241,10 @@ impl<'a> Builder<'a> {
                         end = if flow {
                             r.end
                         } else {
-                            items.last().map_or(start, |n: &Node| n.span.end)
+                            extend_comment(
+                                self.text,
+                                items.last().map_or(start, |n: &Node| n.span.end),
+                            )
                         };
                         break;
                     }
@@ -272,7 +275,10 @@ impl<'a> Builder<'a> {
                         end = if flow {
                             r.end
                         } else {
-                            members.last().map_or(start, |m| m.value.span.end)
+                            extend_comment(
+                                self.text,
+                                members.last().map_or(start, |m| m.value.span.end),
+                            )
                         };
                         break;
                     }
@@ -458,6 +464,26 @@ fn prev_blank_or_indicator(bytes: &[u8], i: usize, from: usize) -> bool {
             bytes.get(i.wrapping_sub(1)),
             Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b'{' | b':' | b'-')
         )
+}
+
+/// A block collection ends with the comment that ends its last line (so that members added
+/// after the last one go below that comment, not in front of it).
+fn extend_comment(text: &str, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    if end == 0 || bytes.get(end - 1) == Some(&b'\n') {
+        return end;
+    }
+    let mut i = end;
+    while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'#') {
+        return end;
+    }
+    while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+        i += 1;
+    }
+    i
 }
 
 fn trim_end_ws(text: &str, start: usize, mut end: usize) -> usize {
@@ -829,9 +855,17 @@ impl Emitter<'_> {
             g.push_str(&" ".repeat(col));
             g
         };
+        let last_end = members[members.len() - 1].value.span.end;
+        let tail = &src[last_end..node.span.end];
+        let mut tail_done = false;
         let mut prev: Option<usize> = None;
         for (n, (key, value)) in new_map.iter().enumerate() {
             let idx = members.iter().position(|m| &m.key == key);
+            let consecutive = matches!((idx, prev), (Some(i), Some(p)) if i == p + 1);
+            if !flow && !consecutive && prev == Some(members.len() - 1) {
+                out.push_str(tail);
+                tail_done = true;
+            }
             // Whether the text before this member is the original one.
             let original_before = match (n, idx, prev) {
                 (0, Some(0), _) => {
@@ -907,8 +941,9 @@ impl Emitter<'_> {
             }
             prev = idx;
         }
-        let last_end = members[members.len() - 1].value.span.end;
-        out.push_str(&src[last_end..node.span.end]);
+        if !tail_done {
+            out.push_str(tail);
+        }
     }
 
     fn splice_seq(
@@ -934,12 +969,19 @@ impl Emitter<'_> {
             g
         };
         let item_col = column(src, node.span.start) + 2;
+        let last_end = items[items.len() - 1].span.end;
+        let tail = &src[last_end..node.span.end];
+        let mut tail_done = false;
         out.push_str(&src[node.span.start..items[0].span.start]);
         for (i, value) in new_items.iter().enumerate() {
             if i > 0 {
                 if i < items.len() {
                     out.push_str(&src[items[i - 1].span.end..items[i].span.start]);
                 } else {
+                    if i == items.len() && !flow {
+                        out.push_str(tail);
+                        tail_done = true;
+                    }
                     push_gap(&standard_gap, out);
                 }
             }
@@ -964,8 +1006,9 @@ impl Emitter<'_> {
                 }
             }
         }
-        let last_end = items[items.len() - 1].span.end;
-        out.push_str(&src[last_end..node.span.end]);
+        if !tail_done {
+            out.push_str(tail);
+        }
     }
 
     /// Whether `v` is written on one line in block context.
@@ -1172,7 +1215,7 @@ fn plain_ok(s: &str, flow: bool) -> bool {
     if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
         return false;
     }
-    if flow && s.contains([',', '[', ']', '{', '}', ':']) {
+    if flow && (s.contains([',', '[', ']', '{', '}', ':', '?']) || s.contains(" -")) {
         return false;
     }
     s.chars().all(|c| {

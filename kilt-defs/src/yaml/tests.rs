@@ -711,3 +711,17 @@ fn fresh_tags_are_short_form() {
         "Top:\n  k: 1\n  A: !GetAtt Res.Arn\n  B: !GetAtt\n    - Res\n    - Arn\n  C: !If\n    - Cond\n    - !Ref X\n    - a: 1\n  D:\n    - !Sub ${X}-y\n    - !If\n      - c\n      - a\n      - b\n  E: !Base64 {\"!Sub\": \"#!/bin/sh\\necho ${X}\\n\"}\n  F: !Ref {\"!Ref\": nested}\n  G:\n    flow:\n      - !Select\n        - 0\n        - !GetAZs \"\"\n"
     );
 }
+
+#[test]
+fn comment_ending_the_last_line_stays_there() {
+    let text = "a:\n  b: 1  # about b\nc:\n  - x  # about x\n# section\nd: 2\n";
+    let doc = parse(text).unwrap();
+    let mut v = doc.value.clone();
+    v["a"]["e"] = json!(2);
+    v["c"].as_array_mut().unwrap().push(json!("z"));
+    let out = check(&doc, &v);
+    assert_eq!(
+        out,
+        "a:\n  b: 1  # about b\n  e: 2\nc:\n  - x  # about x\n  - z\n# section\nd: 2\n"
+    );
+}
