@@ -35,8 +35,10 @@ pub fn parse(text: &str) -> Result<Document, Error> {
         parser: Parser::new_from_str(text),
         chars: CharIndex::new(text),
         last_end: 0,
+        key_next: false,
     };
     let (value, tree) = b.document()?;
+    check_spans(text, &tree, 0, text.len())?;
     Ok(Document {
         format: Format::Yaml,
         text: text.to_string(),
@@ -99,6 +101,8 @@ struct Builder<'a> {
     chars: CharIndex,
     /// Byte offset of the end of the last event consumed.
     last_end: usize,
+    /// The next node is a mapping key.
+    key_next: bool,
 }
 
 type Parsed = (Value, Node);
@@ -128,6 +132,18 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Byte offset where the next event starts (the end of the text if there is none).
+    fn peek_start(&mut self) -> usize {
+        let index = match self.parser.peek() {
+            Some(Ok((_, span))) => Some(span.start.index()),
+            _ => None,
+        };
+        match index {
+            Some(i) => self.chars.byte(self.text, i),
+            None => self.text.len(),
+        }
+    }
+
     fn range(&mut self, span: Span) -> Range<usize> {
         let start = self.chars.byte(self.text, span.start.index());
         let end = self.chars.byte(self.text, span.end.index());
@@ -140,7 +156,7 @@ impl<'a> Builder<'a> {
             let (event, range) = self.next()?;
             match event {
                 Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
-                Event::DocumentStart(_) => {
+                Event::DocumentStart(explicit) => {
                     if root.is_some() {
                         return Err(syntax_at(
                             self.text,
@@ -148,7 +164,9 @@ impl<'a> Builder<'a> {
                             "a second YAML document in the same file: a template is one document",
                         ));
                     }
-                    self.last_end = range.end;
+                    if explicit {
+                        self.last_end = range.end;
+                    }
                     let (event, range) = self.next()?;
                     let parsed = self.node(event, range, 1)?;
                     if parsed.1.span.is_empty() && parsed.0.is_null() {
@@ -179,6 +197,7 @@ impl<'a> Builder<'a> {
                 format!("nesting deeper than {MAX_DEPTH} levels"),
             ));
         }
+        let is_key = std::mem::take(&mut self.key_next);
         match event {
             Event::Alias(_) => Err(syntax_at(
                 self.text,
@@ -200,8 +219,16 @@ impl<'a> Builder<'a> {
                         };
                         (header, end)
                     }
+                    // An empty key: where the parser saw it (before its `:`).
+                    _ if range.is_empty() && is_key => {
+                        // After the `?` of an explicit empty key.
+                        let at = range.start
+                            + usize::from(self.text.as_bytes().get(range.start) == Some(&b'?'));
+                        (at, at)
+                    }
                     _ if range.is_empty() => {
-                        let at = self.empty_position(region_start);
+                        let bound = self.peek_start().max(region_start);
+                        let at = self.empty_position(region_start).clamp(region_start, bound);
                         (at, at)
                     }
                     _ => (range.start, range.end),
@@ -262,7 +289,18 @@ impl<'a> Builder<'a> {
             Event::MappingStart(_, tag) => {
                 let region_start = self.last_end;
                 let flow = !range.is_empty();
-                let start = range.start;
+                let mut start = range.start;
+                if !flow && !is_key {
+                    // A block mapping whose first key is explicit starts at its `?`.
+                    let bytes = self.text.as_bytes();
+                    let mut i = start;
+                    while i > region_start && matches!(bytes.get(i - 1), Some(b' ' | b'\t')) {
+                        i -= 1;
+                    }
+                    if i > region_start && bytes.get(i - 1) == Some(&b'?') {
+                        start = i - 1;
+                    }
+                }
                 self.last_end = range.end.max(start);
                 let tag_name = tag.as_deref().and_then(local_tag);
                 let inner_depth = depth + usize::from(tag_name.is_some());
@@ -282,7 +320,9 @@ impl<'a> Builder<'a> {
                         };
                         break;
                     }
+                    self.key_next = true;
                     let (kv, kn) = self.node(event, r, inner_depth + 1)?;
+                    self.key_next = false;
                     let key = key_string(kv);
                     if map.contains_key(&key) {
                         return Err(syntax_at(
@@ -333,9 +373,6 @@ impl<'a> Builder<'a> {
             )
         {
             tag_end += 1;
-        }
-        if tag_end == tag_start {
-            tag_end = tag_start + tag.len().min(bytes.len() - tag_start);
         }
         let mut map = Map::new();
         map.insert(tag.clone(), value);
@@ -393,6 +430,17 @@ impl<'a> Builder<'a> {
         let bytes = self.text.as_bytes();
         let mut i = from;
         let mut seen_indicator = false;
+        // The `:` of an explicit key's value may be on a later line.
+        let mut k = from;
+        while matches!(bytes.get(k), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+            k += 1;
+        }
+        if bytes.get(k) == Some(&b':')
+            && matches!(bytes.get(k + 1), Some(b' ' | b'\t' | b'\r' | b'\n') | None)
+        {
+            i = k + 1;
+            seen_indicator = true;
+        }
         loop {
             while matches!(bytes.get(i), Some(b' ' | b'\t')) {
                 i += 1;
@@ -405,10 +453,7 @@ impl<'a> Builder<'a> {
                 Some(b'!' | b'&') => {
                     let token_end = i;
                     let mut j = i;
-                    while !matches!(
-                        bytes.get(j),
-                        Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b']' | b'}') | None
-                    ) {
+                    while !matches!(bytes.get(j), Some(b' ' | b'\t' | b'\n' | b'\r') | None) {
                         j += 1;
                     }
                     if j == token_end {
@@ -434,6 +479,49 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// The emitter relies on spans that nest and follow each other in order, on character
+/// boundaries; a layout where the parser's positions do not give that is refused, not mangled.
+fn check_spans(text: &str, node: &Node, lo: usize, hi: usize) -> Result<(), Error> {
+    let ok_range = |r: &Range<usize>, lo: usize, hi: usize| {
+        lo <= r.start
+            && r.start <= r.end
+            && r.end <= hi
+            && text.is_char_boundary(r.start)
+            && text.is_char_boundary(r.end)
+    };
+    let bad = |at: usize| {
+        Err(syntax_at(
+            text,
+            at,
+            "unsupported YAML layout here (the positions of its parts overlap); \
+             please rewrite this part in plain block or flow style",
+        ))
+    };
+    if !ok_range(&node.span, lo, hi) {
+        return bad(node.span.start.min(text.len()));
+    }
+    let mut pos = node.span.start;
+    match &node.kind {
+        NodeKind::Scalar => {}
+        NodeKind::Seq(items) => {
+            for item in items {
+                check_spans(text, item, pos, node.span.end)?;
+                pos = item.span.end;
+            }
+        }
+        NodeKind::Map(members) => {
+            for m in members {
+                if !ok_range(&m.key_span, pos, node.span.end) {
+                    return bad(m.key_span.start.min(text.len()));
+                }
+                check_spans(text, &m.value, m.key_span.end, node.span.end)?;
+                pos = m.value.span.end;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// First occurrence of a token starting with `first` in `text[from..to]`, outside comments.
@@ -805,7 +893,11 @@ impl Emitter<'_> {
                 }
             }
             (NodeKind::Map(members), Value::Object(old_map), Value::Object(new_map))
-                if !members.is_empty() && !new_map.is_empty() && as_tag(new).is_none() =>
+                if !members.is_empty()
+                    && !new_map.is_empty()
+                    && as_tag(new).is_none()
+                    // Explicit `? key` entries are copied when untouched, never edited.
+                    && !members.iter().any(|m| explicit_key_at(self.src, m).is_some()) =>
             {
                 self.splice_map(node, members, old_map, new_map, out);
                 true
@@ -867,46 +959,21 @@ impl Emitter<'_> {
                 tail_done = true;
             }
             // Whether the text before this member is the original one.
-            let original_before = match (n, idx, prev) {
+            match (n, idx, prev) {
                 (0, Some(0), _) => {
                     out.push_str(&src[node.span.start..members[0].key_span.start]);
-                    true
                 }
                 (0, _, _) => {
                     if flow {
                         out.push_str(&src[node.span.start..members[0].key_span.start]);
                     }
-                    false
                 }
                 (_, Some(i), Some(p)) if i == p + 1 => {
                     out.push_str(&src[members[p].value.span.end..members[i].key_span.start]);
-                    true
                 }
-                _ => {
-                    push_gap(&standard_gap, out);
-                    false
-                }
-            };
+                _ => push_gap(&standard_gap, out),
+            }
             match (idx, old_map.get(key)) {
-                (Some(i), Some(old_value)) if !flow && is_explicit_key(src, &members[i]) => {
-                    // `? key` / `: value`: keep it whole, or write it again as `key: value`.
-                    let m = &members[i];
-                    if old_value == value {
-                        if !original_before {
-                            out.push_str("? ");
-                        }
-                        out.push_str(&src[m.key_span.start..m.value.span.end]);
-                    } else {
-                        if original_before {
-                            // Drop the `? ` the original gap ended with.
-                            let trimmed = out.trim_end_matches([' ', '?']).len();
-                            out.truncate(trimmed);
-                        }
-                        write_scalar(key, false, out);
-                        out.push(':');
-                        self.write_map_value(value, col, out);
-                    }
-                }
                 (Some(i), Some(old_value)) => {
                     let m = &members[i];
                     let prefix = &src[m.key_span.start..m.value.span.start];
@@ -922,7 +989,11 @@ impl Emitter<'_> {
                         self.write_inline(value, false, out);
                     } else {
                         out.truncate(mark);
-                        out.push_str(&src[m.key_span.clone()]);
+                        if m.key_span.is_empty() {
+                            write_scalar(key, false, out);
+                        } else {
+                            out.push_str(&src[m.key_span.clone()]);
+                        }
                         out.push(':');
                         self.write_map_value(value, col, out);
                     }
@@ -1158,11 +1229,31 @@ impl Emitter<'_> {
     }
 }
 
-/// Whether a block mapping member is written with an explicit `? ` key indicator.
-fn is_explicit_key(src: &str, m: &Member) -> bool {
-    src[..m.key_span.start]
-        .trim_end_matches([' ', '\t'])
-        .ends_with('?')
+/// Where the `?` of a block mapping member written with an explicit key indicator is.
+fn explicit_key_at(src: &str, m: &Member) -> Option<usize> {
+    // The last thing before the key, comments and blank lines aside, is a `?`.
+    let before = &src[..m.key_span.start.min(src.len())];
+    let mut line_end = before.len();
+    loop {
+        let line_start = before[..line_end].rfind('\n').map_or(0, |i| i + 1);
+        let line = &before[line_start..line_end];
+        let bytes = line.as_bytes();
+        let mut end = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t')) {
+                end = i;
+                break;
+            }
+        }
+        let code = line[..end].trim_end_matches([' ', '\t', '\r']);
+        if !code.trim_start().is_empty() {
+            return code.ends_with('?').then(|| line_start + code.len() - 1);
+        }
+        if line_start == 0 {
+            return None;
+        }
+        line_end = line_start - 1;
+    }
 }
 
 /// Push a gap; a node that already ends its line (a `|+` block scalar) takes the gap's line
@@ -1177,9 +1268,12 @@ fn push_gap(gap: &str, out: &mut String) {
     out.push_str(gap);
 }
 
-/// After an indicator (`key:`, `-`) make sure a space follows before a value.
+/// Before a value written fresh where an empty one was (`key:`, `-`, `&anchor`): a space.
 fn sep(out: &mut String) {
-    if matches!(out.as_bytes().last(), Some(b':' | b'-' | b'?')) {
+    if !matches!(
+        out.as_bytes().last(),
+        Some(b' ' | b'\t' | b'\n' | b'[' | b'{') | None
+    ) {
         out.push(' ');
     }
 }

@@ -725,3 +725,52 @@ fn comment_ending_the_last_line_stays_there() {
         "a:\n  b: 1  # about b\n  e: 2\nc:\n  - x  # about x\n  - z\n# section\nd: 2\n"
     );
 }
+
+/// Mangled texts: parsing never panics; whatever parses survives unchanged and takes edits.
+#[test]
+fn property_mangled_texts_never_panic() {
+    let bases = [
+        TEMPLATE,
+        "k: |+\n  keep\n\nl: >\n  folded\nm: !Sub\n  - '${A}'\n  - A: !Ref B\n",
+        "a: !If # why\n  - x\n  - y\nb: &an\n  k: v\nc: &l [1]\nd:\n-\n- a\ne: !Foo\n  k: v\n",
+        "? a\n: b\n'a b': 1\n\"c\": 2\n...\n",
+        "root:\n    four:\n    - x\n    - y: 1\n      z: [a]\n    # trailing\nnext: 1 # end\n",
+    ];
+    let noise = [
+        "-", ":", " ", "\n", "#", "!", "&", "*", "|", ">", "[", "]", "{", "}", ",", "'", "\"", "?",
+        "é", "\t", "  ", "- ", ": ", "!Ref ", "---\n", "...\n", "%", "\r\n",
+    ];
+    let mut r = Rng(seed(0x0dd_ba11_5eed));
+    let mut parsed = 0;
+    for base in bases {
+        for _ in 0..1500 {
+            let mut text = base.to_string();
+            for _ in 0..=r.below(3) {
+                let mut at = r.below(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if r.below(2) == 0 {
+                    text.insert_str(at, noise[r.below(noise.len())]);
+                } else {
+                    let mut end = (at + 1 + r.below(4)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+            }
+            let Ok(doc) = parse(&text) else { continue };
+            parsed += 1;
+            assert_eq!(emit(&doc, &doc.value), text);
+            let mut v = doc.value.clone();
+            mutate(&mut r, &mut v);
+            let out = emit(&doc, &v);
+            match parse(&out) {
+                Ok(d) => assert_eq!(d.value, v, "from\n{text}\n---\n{out}"),
+                Err(e) => panic!("{e}\nvalue {v}\nfrom\n{text}\n---\n{out}"),
+            }
+        }
+    }
+    assert!(parsed > 1000, "{parsed}");
+}
