@@ -234,6 +234,14 @@ impl<'a> Builder<'a> {
                     _ => (range.start, range.end),
                 };
                 let tag_name = tag.as_deref().and_then(local_tag);
+                // A tag that is not a short-form function (`!!str`, `!`) belongs to the scalar's
+                // text, so that a value written in its place drops it.
+                let start = match (&tag, &tag_name) {
+                    (Some(_), None) => find_token(self.text, region_start, start, b'!')
+                        .unwrap_or(start)
+                        .min(start),
+                    _ => start,
+                };
                 let resolved = match (style, tag.as_deref()) {
                     (ScalarStyle::Plain, None) => resolve_plain(&value),
                     (ScalarStyle::Plain, Some(t)) if tag_name.is_some() || !is_str_tag(t) => {
@@ -256,7 +264,7 @@ impl<'a> Builder<'a> {
                     // An indentless sequence (`key:\n- a`) starts at its first item's content.
                     start = find_token(self.text, region_start, start, b'-').unwrap_or(start);
                 }
-                self.last_end = range.end.max(start);
+                self.last_end = if flow { range.end.max(start) } else { start };
                 let tag_name = tag.as_deref().and_then(local_tag);
                 let inner_depth = depth + usize::from(tag_name.is_some());
                 let mut items = Vec::new();
@@ -301,7 +309,7 @@ impl<'a> Builder<'a> {
                         start = i - 1;
                     }
                 }
-                self.last_end = range.end.max(start);
+                self.last_end = if flow { range.end.max(start) } else { start };
                 let tag_name = tag.as_deref().and_then(local_tag);
                 let inner_depth = depth + usize::from(tag_name.is_some());
                 let mut members: Vec<Member> = Vec::new();
@@ -430,12 +438,21 @@ impl<'a> Builder<'a> {
         let bytes = self.text.as_bytes();
         let mut i = from;
         let mut seen_indicator = false;
-        // The `:` of an explicit key's value may be on a later line.
+        // The indicator (`- ` of a sequence item, `: ` of an explicit key's value) may be on a
+        // later line, after comments.
         let mut k = from;
-        while matches!(bytes.get(k), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            k += 1;
+        loop {
+            match bytes.get(k) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => k += 1,
+                Some(b'#') if k == 0 || matches!(bytes[k - 1], b' ' | b'\t' | b'\r' | b'\n') => {
+                    while k < bytes.len() && bytes[k] != b'\n' {
+                        k += 1;
+                    }
+                }
+                _ => break,
+            }
         }
-        if bytes.get(k) == Some(&b':')
+        if matches!(bytes.get(k), Some(b':' | b'-' | b'?'))
             && matches!(bytes.get(k + 1), Some(b' ' | b'\t' | b'\r' | b'\n') | None)
         {
             i = k + 1;
@@ -574,13 +591,19 @@ fn extend_comment(text: &str, end: usize) -> usize {
     i
 }
 
-fn trim_end_ws(text: &str, start: usize, mut end: usize) -> usize {
+/// The end of the last line of `text[start..end]` that is not blank (its trailing blanks are
+/// content of a block scalar, and stay in it).
+fn trim_end_ws(text: &str, start: usize, end: usize) -> usize {
     let bytes = text.as_bytes();
-    end = end.min(bytes.len());
-    while end > start && matches!(bytes[end - 1], b' ' | b'\t' | b'\n' | b'\r') {
-        end -= 1;
+    let limit = end.min(bytes.len());
+    let mut last = limit;
+    while last > start && matches!(bytes[last - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        last -= 1;
     }
-    end
+    while last < limit && matches!(bytes[last], b' ' | b'\t') {
+        last += 1;
+    }
+    last
 }
 
 /// The value-model key of a local tag (`!Ref`), or None for core-schema and other tags.
@@ -846,7 +869,16 @@ pub fn emit(doc: &Document, new: &Value) -> String {
         e.write_item(new, 0, &mut out);
         e.keep_line_end(root, &mut out);
     }
-    push_gap(&src[root.span.end..], &mut out);
+    // Blanks that ended the old root's last line would now end another node's line, where
+    // they might be content (a block scalar): drop them.
+    let trailing = &src[root.span.end..];
+    let rest = trailing.trim_start_matches([' ', '\t']);
+    let trailing = if rest.is_empty() || rest.starts_with(['\n', '\r']) {
+        rest
+    } else {
+        trailing
+    };
+    push_gap(trailing, &mut out);
     out
 }
 
@@ -984,7 +1016,10 @@ impl Emitter<'_> {
                     } else if flow {
                         sep(out);
                         self.write_inline(value, true, out);
-                    } else if self.inline_able(value) && !prefix.contains('\n') {
+                    } else if self.inline_able(value)
+                        && !prefix.contains('\n')
+                        && find_token(prefix, 0, prefix.len(), b'!').is_none()
+                    {
                         sep(out);
                         self.write_inline(value, false, out);
                     } else {
