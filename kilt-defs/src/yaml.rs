@@ -220,6 +220,17 @@ impl<'a> Builder<'a> {
                         (header, end)
                     }
                     // An empty key: where the parser saw it (before its `:`).
+                    // The parser's empty (null) scalar: `~` where there is no `~`.
+                    ScalarStyle::Plain
+                        if !range.is_empty()
+                            && (value.is_empty()
+                                || (value == "~"
+                                    && self.text.as_bytes().get(range.start) != Some(&b'~'))) =>
+                    {
+                        let bound = self.peek_start().max(region_start);
+                        let at = self.empty_position(region_start).clamp(region_start, bound);
+                        (at, at)
+                    }
                     _ if range.is_empty() && is_key => {
                         // After the `?` of an explicit empty key.
                         let at = range.start
@@ -470,7 +481,11 @@ impl<'a> Builder<'a> {
                 Some(b'!' | b'&') => {
                     let token_end = i;
                     let mut j = i;
-                    while !matches!(bytes.get(j), Some(b' ' | b'\t' | b'\n' | b'\r') | None) {
+                    while !matches!(
+                        bytes.get(j),
+                        Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' | b'{' | b'}')
+                            | None
+                    ) {
                         j += 1;
                     }
                     if j == token_end {
@@ -1011,12 +1026,17 @@ impl Emitter<'_> {
                     let prefix = &src[m.key_span.start..m.value.span.start];
                     let mark = out.len();
                     out.push_str(prefix);
+                    let has_colon = src[m.key_span.end..m.value.span.start].contains(':');
                     if self.splice(&m.value, old_value, value, out) {
                         // spliced in place
                     } else if flow {
+                        if !has_colon {
+                            out.push(':');
+                        }
                         sep(out);
                         self.write_inline(value, true, out);
                     } else if self.inline_able(value)
+                        && has_colon
                         && !prefix.contains('\n')
                         && find_token(prefix, 0, prefix.len(), b'!').is_none()
                     {

@@ -774,3 +774,20 @@ fn property_mangled_texts_never_panic() {
     }
     assert!(parsed > 1000, "{parsed}");
 }
+
+#[test]
+fn empty_values_in_flow_collections() {
+    let doc = parse("a: [!Env, prod]\nb: {Type: String, Key}   # c\n").unwrap();
+    assert_eq!(
+        doc.value,
+        json!({"a": [{"!Env": null}, "prod"], "b": {"Type": "String", "Key": null}})
+    );
+    let mut v = doc.value.clone();
+    v["a"][0]["x"] = json!(1);
+    v["b"]["Key"] = json!("x");
+    let out = check(&doc, &v);
+    assert_eq!(
+        out,
+        "a: [{\"!Env\": null, x: 1}, prod]\nb: {Type: String, Key: x}   # c\n"
+    );
+}
