@@ -199,12 +199,7 @@ impl<'a> Builder<'a> {
         }
         let is_key = std::mem::take(&mut self.key_next);
         match event {
-            Event::Alias(_) => Err(syntax_at(
-                self.text,
-                range.start,
-                "YAML aliases (*name) are not supported: CloudFormation does not accept them; \
-                 write the value out in full",
-            )),
+            Event::Alias(_) => Err(syntax_at(self.text, range.start, ALIAS_MESSAGE)),
             Event::Scalar(value, style, _, tag) => {
                 let region_start = self.last_end;
                 let (start, end) = match style {
@@ -540,6 +535,7 @@ fn check_spans(text: &str, node: &Node, lo: usize, hi: usize) -> Result<(), Erro
         NodeKind::Seq(items) => {
             for item in items {
                 check_spans(text, item, pos, node.span.end)?;
+                no_alias(text, pos, item.span.start)?;
                 pos = item.span.end;
             }
         }
@@ -548,13 +544,30 @@ fn check_spans(text: &str, node: &Node, lo: usize, hi: usize) -> Result<(), Erro
                 if !ok_range(&m.key_span, pos, node.span.end) {
                     return bad(m.key_span.start.min(text.len()));
                 }
+                no_alias(text, pos, m.key_span.start)?;
                 check_spans(text, &m.value, m.key_span.end, node.span.end)?;
+                no_alias(text, m.key_span.end, m.value.span.start)?;
                 pos = m.value.span.end;
             }
         }
     }
+    if !matches!(node.kind, NodeKind::Scalar) {
+        no_alias(text, pos, node.span.end)?;
+    }
     Ok(())
 }
+
+/// The parser drops an alias to an unknown anchor without a word; find one in the text
+/// between nodes.
+fn no_alias(text: &str, from: usize, to: usize) -> Result<(), Error> {
+    match find_token(text, from, to, b'*') {
+        Some(at) => Err(syntax_at(text, at, ALIAS_MESSAGE)),
+        None => Ok(()),
+    }
+}
+
+const ALIAS_MESSAGE: &str = "YAML aliases (*name) are not supported: CloudFormation does not \
+                             accept them; write the value out in full";
 
 /// First occurrence of a token starting with `first` in `text[from..to]`, outside comments.
 fn find_token(text: &str, from: usize, to: usize, first: u8) -> Option<usize> {

@@ -424,6 +424,9 @@ fn errors_have_line_and_column() {
     assert!(l >= 1 && c >= 1);
     let (l, c, m) = err_at("a: &x 1\nb: *x\n");
     assert_eq!((l, c), (2, 4), "{m}");
+    // An alias to an anchor that does not exist (the parser itself drops it silently).
+    let (l, c, m) = err_at("d:\n-\n- *a\ne: 1\n");
+    assert_eq!((l, c), (3, 3), "{m}");
 }
 
 #[test]
