@@ -894,7 +894,12 @@ pub fn emit(doc: &Document, new: &Value) -> String {
         if !before.trim().is_empty() && !e.inline_able(new) {
             out.push_str(e.style.newline);
         }
-        e.write_item(new, 0, &mut out);
+        let col = if out.ends_with('\n') || out.is_empty() {
+            0
+        } else {
+            column(&out, out.len())
+        };
+        e.write_item(new, col, &mut out);
         e.keep_line_end(root, &mut out);
     }
     // Blanks that ended the old root's last line would now end another node's line, where
