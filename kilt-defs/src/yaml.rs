@@ -1379,7 +1379,7 @@ fn plain_ok(s: &str, flow: bool) -> bool {
     if s.ends_with(|c: char| c.is_whitespace() || c == ':') {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
+    if s.contains(": ") || s.contains('#') || s.contains(":\t") {
         return false;
     }
     if flow && (s.contains([',', '[', ']', '{', '}', ':', '?']) || s.contains(" -")) {

@@ -794,3 +794,16 @@ fn empty_values_in_flow_collections() {
         "a: [{\"!Env\": null, x: 1}, prod]\nb: {Type: String, Key: x}   # c\n"
     );
 }
+
+#[test]
+fn four_space_documents_get_four_space_additions() {
+    let text = "Resources:\n    App:\n        Props:\n        - a\n";
+    let doc = parse(text).unwrap();
+    let mut v = doc.value.clone();
+    v["Resources"]["App"]["New"] = json!({"K": ["x", "a#b"]});
+    let out = check(&doc, &v);
+    assert_eq!(
+        out,
+        "Resources:\n    App:\n        Props:\n        - a\n        New:\n            K:\n            - x\n            - \"a#b\"\n"
+    );
+}
