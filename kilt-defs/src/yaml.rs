@@ -12,7 +12,21 @@
 //!   alias bombs (anchors alone are harmless and accepted);
 //! - nesting deeper than [`MAX_DEPTH`] levels (a tag counts as a level);
 //! - duplicate keys in one mapping (reported at the second one);
-//! - more than one document in the stream, and an empty document.
+//! - more than one document in the stream, and an empty document;
+//! - a layout whose parser positions do not nest (never seen outside fuzzing): refused rather
+//!   than mangled.
+//!
+//! Differences from serde_yaml's reading: `.inf`/`.nan` stay strings (JSON has no such
+//! numbers); a JSON-shaped number keeps its text.
+//!
+//! [`emit`] works like [`crate::json::emit`]: an unchanged subtree is copied verbatim; a changed
+//! mapping or sequence keeps its members' text and the text between them; new members go at the
+//! end, at the collection's own indentation and in its own style (block `- ` / `key:` lines, or
+//! `, x` in flow); fresh text is block style in the document's indentation unit and sequence
+//! indentation, with `{"!Tag": x}` written as the short-form tag. Mappings with explicit
+//! `? key` entries are copied when untouched and written afresh when changed. A tag directly
+//! inside a tag cannot be written in YAML (`!Base64 !Sub x` is an error there), so the inner
+//! one is written as a one-key mapping with a quoted key, which reads back the same.
 
 use std::ops::Range;
 

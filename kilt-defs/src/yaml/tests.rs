@@ -448,6 +448,9 @@ fn depth_limit() {
     let deep = format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200));
     let (_, _, m) = err_at(&deep);
     assert!(m.contains("nesting"), "{m}");
+    let huge = format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let (_, _, m) = err_at(&huge);
+    assert!(m.contains("nesting") || m.contains("recursion"), "{m}");
     let ok = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
     assert!(parse(&ok).is_ok());
     let mut block = String::new();
