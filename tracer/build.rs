@@ -51,7 +51,9 @@ fn main() {
                 }
             }
             if ok {
-                println!("cargo:rustc-link-search=native={}", dir.display());
+                // -L as a link argument of the binaries only: test harnesses
+                // and other targets keep the normal dynamic libraries.
+                println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
                 println!("cargo:rustc-link-arg-bins=-static-pie");
             } else {
                 println!("cargo:warning=could not copy libgcc_eh.a; kiltx-tracer will be dynamic");
