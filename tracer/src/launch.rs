@@ -195,13 +195,15 @@ pub fn spawn_traced(
         got += n as usize;
     }
     close(status_r);
-    let result = if let Err(e) = seized {
-        Err(Error::Ptrace(format!("PTRACE_SEIZE: {e}")))
-    } else if got == msg.len() && msg[0] == b'S' {
+    // A seccomp failure makes the child exit at once, which can in turn make
+    // the seize fail: report the child's own diagnosis first.
+    let result = if got == msg.len() && msg[0] == b'S' {
         let errno = i32::from_ne_bytes([msg[1], msg[2], msg[3], msg[4]]);
         Err(Error::Seccomp(
             std::io::Error::from_raw_os_error(errno).to_string(),
         ))
+    } else if let Err(e) = seized {
+        Err(Error::Ptrace(format!("PTRACE_SEIZE: {e}")))
     } else if got == msg.len() && msg[0] == b'R' {
         Ok(pid)
     } else {
