@@ -1,0 +1,336 @@
+//! Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn event_schema_and_container_name() {
+    let d = tempdir("schema");
+    let f = d.join("out.txt");
+    let ev = d.join("ev.jsonl");
+    let out = Command::new(tracer())
+        .env("KILTX_CONTAINER_NAME", "web")
+        .args(["run", "--output", &format!("file:{}", ev.display()), "--"])
+        .args([
+            "/bin/sh",
+            "-c",
+            &format!("cd {} && echo x > out.txt", d.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let events = read_events(&ev);
+    let mut seqs: Vec<i64> = events.iter().map(|e| i(&e["seq"])).collect();
+    let sorted = {
+        let mut s = seqs.clone();
+        s.sort();
+        s
+    };
+    assert_eq!(seqs, sorted, "seq increases");
+    seqs.dedup();
+    assert_eq!(seqs.len(), events.len(), "seq unique");
+    for e in &events {
+        assert_eq!(e["container"], "web");
+        let ts = s(&e["ts"]);
+        assert_eq!(ts.len(), "2024-01-01T00:00:00.000000000Z".len(), "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T');
+    }
+    let open = of(&events, "openat")
+        .into_iter()
+        .find(|e| s(&e["args"]["path"]) == "out.txt")
+        .expect("relative open");
+    assert_eq!(s(&open["args"]["abspath"]), f.to_str().unwrap());
+    assert_eq!(
+        open["args"]["flags"],
+        serde_json::json!(["O_WRONLY", "O_CREAT", "O_TRUNC"])
+    );
+    assert_eq!(open["args"]["mode"], "0666");
+    assert_eq!(open["result_captured"], true);
+    assert!(i(&open["result"]) >= 0);
+    for k in ["pid", "tid", "ppid", "uid", "gid", "euid", "egid"] {
+        assert!(open[k].is_i64(), "{k}");
+    }
+    assert_eq!(s(&open["comm"]), "sh");
+    assert!(s(&open["exe"]).ends_with("dash") || s(&open["exe"]).ends_with("sh"));
+    assert_eq!(open["abi"], "x86_64");
+    let stats = events.last().unwrap();
+    assert_eq!(stats["type"], "stats");
+    assert_eq!(stats["args"]["final"], true);
+    assert_eq!(stats["args"]["dropped"], 0);
+}
+
+#[test]
+fn profiles_decide_what_stops() {
+    let d = tempdir("profiles");
+    let script = format!(
+        "cat /etc/hostname > {0}/w; cat /etc/shadow > /dev/null; mkdir {0}/dir; rmdir {0}/dir",
+        d.display()
+    );
+    let count = |events: &[serde_json::Value], path: &str| {
+        of(events, "openat")
+            .iter()
+            .filter(|e| s(&e["args"]["path"]) == path)
+            .count()
+    };
+    let r = run(&d, &["--profile", "minimal"], &["/bin/sh", "-c", &script]);
+    assert!(!of(&r.events, "execve").is_empty());
+    assert!(of(&r.events, "openat").is_empty());
+    assert!(of(&r.events, "mkdir").is_empty());
+
+    let r = run(&d, &["--profile", "default"], &["/bin/sh", "-c", &script]);
+    assert_eq!(
+        count(&r.events, "/etc/hostname"),
+        0,
+        "read-only, not sensitive"
+    );
+    assert_eq!(count(&r.events, "/etc/shadow"), 1, "read-only, sensitive");
+    assert_eq!(of(&r.events, "mkdir").len(), 1);
+    assert_eq!(of(&r.events, "rmdir").len(), 1);
+
+    let r = run(
+        &d,
+        &[
+            "--no-default-sensitive-paths",
+            "--sensitive-path",
+            "/etc/host*",
+        ],
+        &["/bin/sh", "-c", &script],
+    );
+    assert_eq!(count(&r.events, "/etc/hostname"), 1);
+    assert_eq!(count(&r.events, "/etc/shadow"), 0);
+
+    let r = run(&d, &["--profile", "full"], &["/bin/sh", "-c", &script]);
+    assert_eq!(count(&r.events, "/etc/hostname"), 1);
+    assert!(
+        count(&r.events, "/etc/ld.so.cache") >= 1,
+        "every open in full"
+    );
+}
+
+#[test]
+fn int80_syscalls_are_traced_or_denied() {
+    let d = tempdir("int80");
+    let p = prog("int80");
+    let f = d.join("f32");
+    let r = run(&d, &[], &[p.to_str().unwrap(), f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0));
+    assert!(r.stdout.trim().parse::<i64>().unwrap() >= 0);
+    assert!(f.exists());
+    let o = of(&r.events, "open");
+    assert_eq!(o.len(), 1, "the i386 open is captured");
+    assert_eq!(o[0]["abi"], "i386");
+    assert_eq!(s(&o[0]["args"]["path"]), f.to_str().unwrap());
+    assert_eq!(
+        o[0]["args"]["flags"],
+        serde_json::json!(["O_WRONLY", "O_CREAT", "O_TRUNC"])
+    );
+
+    let g = d.join("g32");
+    let r = run(
+        &d,
+        &["--compat", "deny"],
+        &[p.to_str().unwrap(), g.to_str().unwrap()],
+    );
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stdout.trim(),
+        format!("-{}", libc::ENOSYS),
+        "denied with ENOSYS"
+    );
+    assert!(!g.exists());
+}
+
+#[test]
+fn network_addresses_are_decoded() {
+    let d = tempdir("net");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let sock = d.join("u.sock");
+    let _ul = UnixListener::bind(&sock).unwrap();
+    let w = prog("workload");
+    let r = run(
+        &d,
+        &[],
+        &[
+            w.to_str().unwrap(),
+            d.to_str().unwrap(),
+            &port.to_string(),
+            sock.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let c = of(&r.events, "connect");
+    assert_eq!(c.len(), 2);
+    assert_eq!(
+        c[0]["args"]["addr"],
+        serde_json::json!({"family": "inet", "address": "127.0.0.1", "port": port})
+    );
+    assert_eq!(c[0]["result"], 0);
+    assert_eq!(
+        c[1]["args"]["addr"],
+        serde_json::json!({"family": "unix", "path": sock.to_str().unwrap()})
+    );
+}
+
+#[test]
+fn a_stalled_sink_does_not_stall_the_application() {
+    let d = tempdir("backpressure");
+    let sock = d.join("stall.sock");
+    let l = UnixListener::bind(&sock).unwrap();
+    // accept and never read
+    let keeper = std::thread::spawn(move || {
+        let c = l.accept();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(c);
+    });
+    let p = prog("loop");
+    let t0 = Instant::now();
+    let out = Command::new(tracer())
+        .args([
+            "run",
+            "--output",
+            &format!("unix:{}", sock.display()),
+            "--queue-size",
+            "1000",
+            "--",
+        ])
+        .arg(&p)
+        .arg(d.join("f"))
+        .arg("30000")
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let dropped: u64 = err
+        .lines()
+        .find(|l| l.contains("events dropped"))
+        .and_then(|l| l.strip_prefix("kiltx-tracer: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no drop count in stderr: {err}"));
+    assert!(dropped > 1000, "dropped {dropped}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    drop(keeper);
+}
+
+#[test]
+fn block_mode_delivers_everything() {
+    let d = tempdir("block");
+    let p = prog("loop");
+    let r = run(
+        &d,
+        &["--on-backpressure", "block", "--queue-size", "8"],
+        &[p.to_str().unwrap(), d.join("f").to_str().unwrap(), "2000"],
+    );
+    assert_eq!(r.code, Some(0));
+    let n = of(&r.events, "openat")
+        .iter()
+        .filter(|e| s(&e["args"]["path"]).ends_with("/f"))
+        .count();
+    assert_eq!(n, 2000);
+    assert_eq!(r.events.last().unwrap()["args"]["dropped"], 0);
+}
+
+#[test]
+fn collector_relays_whole_lines_and_survives_disconnects() {
+    let d = tempdir("collect");
+    let sock = d.join("c.sock");
+    let mut coll = Command::new(tracer())
+        .args(["collect", "--listen", &format!("unix:{}", sock.display())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !sock.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    {
+        let mut c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        c.write_all(b"{\"a\":1}\n{\"a\":2}\n{\"partial\":").unwrap();
+    } // disconnect mid-line
+      // two tracers at once
+    let mut runs = Vec::new();
+    for k in 0..2 {
+        runs.push(
+            Command::new(tracer())
+                .args(["run", "--profile", "minimal", "--output"])
+                .arg(format!("unix:{}", sock.display()))
+                .args(["--", "/bin/sh", "-c", &format!("exit {k}")])
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for (k, mut r) in runs.into_iter().enumerate() {
+        assert_eq!(r.wait().unwrap().code(), Some(k as i32));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(coll.id() as i32, libc::SIGTERM) };
+    let st = coll.wait().unwrap();
+    assert_eq!(st.code(), Some(0));
+    let mut text = String::new();
+    coll.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&"{\"a\":1}") && lines.contains(&"{\"a\":2}"));
+    assert!(!text.contains("partial"));
+    let mut execs = 0;
+    let mut finals = 0;
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).expect("whole JSON lines only");
+        if v["syscall"] == "execve" {
+            execs += 1;
+        }
+        if v["type"] == "stats" && v["args"]["final"] == true {
+            finals += 1;
+        }
+    }
+    assert_eq!(execs, 2);
+    assert_eq!(finals, 2);
+}
+
+#[test]
+fn tcp_sink_reconnects() {
+    // reserve a port, start the tracer before anything listens on it
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut t = Command::new(tracer())
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--stats-interval",
+            "1",
+            "--output",
+        ])
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .args(["--", "/bin/sh", "-c", "sleep 1.5; /bin/true; sleep 1.5"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (c, _) = l.accept().unwrap();
+    let mut r = BufReader::new(c);
+    let mut got = Vec::new();
+    let mut line = String::new();
+    while r.read_line(&mut line).unwrap_or(0) > 0 {
+        got.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+        line.clear();
+    }
+    assert_eq!(t.wait().unwrap().code(), Some(0));
+    assert!(got.iter().any(|e| s(&e["args"]["path"]) == "/bin/true"));
+    assert!(got
+        .iter()
+        .any(|e| e["type"] == "stats" && e["args"]["final"] == true));
+}
