@@ -71,8 +71,11 @@ int main(int argc, char **argv) {
         _exit(0);
     }
     waitpid(c, 0, 0);
-    pthread_t t[3];
-    for (long i = 0; i < 3; i++) pthread_create(&t[i], 0, thr, (void *)i);
-    for (int i = 0; i < 3; i++) pthread_join(t[i], 0);
+    // threads one after the other, so that fd numbers are deterministic
+    for (long i = 0; i < 3; i++) {
+        pthread_t t;
+        pthread_create(&t, 0, thr, (void *)i);
+        pthread_join(t, 0);
+    }
     return 0;
 }
