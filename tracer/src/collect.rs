@@ -76,7 +76,7 @@ pub fn run(listen: Listen) -> Result<(), Error> {
                 crate::sink::resolve(&a).map_err(|e| Error::Collect(format!("{a}: {e}")))?;
             let l = TcpListener::bind(&addrs[..])
                 .map_err(|e| Error::Collect(format!("cannot listen on tcp://{a}: {e}")))?;
-            eprintln!(
+            crate::warn!(
                 "kiltx-tracer collect: listening on tcp://{}",
                 l.local_addr().map(|a| a.to_string()).unwrap_or(a)
             );
@@ -101,7 +101,7 @@ pub fn run(listen: Listen) -> Result<(), Error> {
             let l = UnixListener::bind(&p).map_err(|e| {
                 Error::Collect(format!("cannot listen on unix:{}: {e}", p.display()))
             })?;
-            eprintln!("kiltx-tracer collect: listening on unix:{}", p.display());
+            crate::warn!("kiltx-tracer collect: listening on unix:{}", p.display());
             std::thread::spawn(move || {
                 for s in l.incoming() {
                     match s {

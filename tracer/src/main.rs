@@ -1,6 +1,33 @@
 //! `kiltx-tracer`: runs an application under ptrace + seccomp and ships the
 //! security-relevant syscalls it makes as JSON events (`run`), or collects the
 //! events of many tracers (`collect`). See tracer/README.md.
+/// Write a line to stderr; never panics (a closed or broken stderr is ignored).
+#[macro_export]
+macro_rules! warn {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// Write a line to stdout; never panics.
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// Write to stdout without a newline; never panics.
+#[macro_export]
+macro_rules! outnl {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod arch;
 mod collect;
 mod decode;
@@ -27,6 +54,7 @@ use syscalls::Profile;
 const USAGE: &str = "\
 usage: kiltx-tracer run [OPTIONS] -- CMD [ARG]...
        kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH
+       kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths]
 
 run: start CMD (PATH is searched) under ptrace + seccomp and report the
 security-relevant syscalls of it and every process and thread it creates, as
@@ -74,6 +102,7 @@ struct RunOpts {
 enum Cmd {
     Run(RunOpts),
     Collect(collect::Listen),
+    Syscalls(Profile, bool),
     Help,
     Version,
 }
@@ -117,6 +146,27 @@ fn parse(args: Vec<OsString>) -> Result<Cmd, Error> {
             }
             let listen = listen.ok_or_else(|| usage("collect: --listen is required".into()))?;
             return Ok(Cmd::Collect(listen));
+        }
+        "syscalls" => {
+            // kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths]
+            let mut profile = Profile::Default;
+            let mut read_only = true;
+            while let Some(a) = it.next() {
+                match a.to_string_lossy().as_ref() {
+                    "--profile" => {
+                        let v = it
+                            .next()
+                            .map(|v| v.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        profile = Profile::parse(&v).ok_or_else(|| {
+                            usage(format!("--profile {v}: expected minimal, default or full"))
+                        })?;
+                    }
+                    "--no-default-sensitive-paths" => read_only = false,
+                    other => return Err(usage(format!("syscalls: unexpected argument '{other}'"))),
+                }
+            }
+            return Ok(Cmd::Syscalls(profile, read_only));
         }
         "run" => {}
         other => return Err(usage(format!("unknown command '{other}'"))),
@@ -262,8 +312,8 @@ fn run(o: RunOpts) -> Result<i32, Error> {
             t.run().status()
         }
         Err(e @ (Error::Ptrace(_) | Error::Seccomp(_))) if o.fail_open => {
-            eprintln!("kiltx-tracer: WARNING: {e}");
-            eprintln!(
+            crate::warn!("kiltx-tracer: WARNING: {e}");
+            crate::warn!(
                 "kiltx-tracer: WARNING: --fail-open: running the application UNTRACED; no syscall events will be reported"
             );
             let mut ev = Event::new(Kind::Tracer, sink.next_seq(), "");
@@ -292,7 +342,7 @@ fn run(o: RunOpts) -> Result<i32, Error> {
     };
     let stats = sink.finish(timeout);
     if stats.dropped > 0 {
-        eprintln!(
+        crate::warn!(
             "kiltx-tracer: {} of {} events dropped (event sink too slow or unavailable)",
             stats.dropped,
             stats.enqueued + stats.dropped
@@ -305,33 +355,48 @@ fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let code = match parse(args) {
         Ok(Cmd::Help) => {
-            print!("{USAGE}");
+            crate::outnl!("{USAGE}");
             0
         }
         Ok(Cmd::Version) => {
-            println!("kiltx-tracer {}", env!("CARGO_PKG_VERSION"));
+            crate::out!("kiltx-tracer {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+        Ok(Cmd::Syscalls(p, read_only)) => {
+            // the native syscalls the profile stops on, with the rule
+            let rules = syscalls::rules(p, read_only || p == Profile::Full);
+            for (nr, sys, name) in arch::table(arch::Abi::Native) {
+                if let Some((_, rule)) = rules.iter().find(|(s, _)| *s == sys) {
+                    match rule {
+                        syscalls::Rule::Trace => crate::out!("{name}\t{nr}\talways"),
+                        syscalls::Rule::TraceIfWriteIntent(i) => crate::out!(
+                            "{name}\t{nr}\tif args[{i}] & (O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)"
+                        ),
+                    }
+                }
+            }
             0
         }
         Ok(Cmd::Collect(l)) => match collect::run(l) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("kiltx-tracer: {e}");
+                crate::warn!("kiltx-tracer: {e}");
                 1
             }
         },
         Ok(Cmd::Run(o)) => match run(o) {
             Ok(status) => status,
             Err(Error::Usage(m)) => {
-                eprintln!("kiltx-tracer: {m}\n\n{USAGE}");
+                crate::warn!("kiltx-tracer: {m}\n\n{USAGE}");
                 2
             }
             Err(e) => {
-                eprintln!("kiltx-tracer: error: {e}");
+                crate::warn!("kiltx-tracer: error: {e}");
                 1
             }
         },
         Err(e) => {
-            eprintln!("kiltx-tracer: {e}\n\n{USAGE}");
+            crate::warn!("kiltx-tracer: {e}\n\n{USAGE}");
             2
         }
     };

@@ -85,6 +85,8 @@ struct Shared {
     cap: usize,
     mode: Backpressure,
     seq: Arc<AtomicU64>,
+    /// ptrace stops handled by the tracer (reported in stats events).
+    stops: AtomicU64,
 }
 
 /// Final figures of a sink.
@@ -162,6 +164,7 @@ impl Sink {
             cap: cap.max(1),
             mode,
             seq,
+            stops: AtomicU64::new(0),
         });
         let s2 = shared.clone();
         std::thread::Builder::new()
@@ -169,6 +172,11 @@ impl Sink {
             .spawn(move || writer(s2, spec, initial, container, stats_every))
             .map_err(|e| Error::Sink(format!("cannot start writer thread: {e}")))?;
         Ok(Sink { shared })
+    }
+
+    /// Count one ptrace stop (for the stats events).
+    pub fn count_stop(&self) {
+        self.shared.stops.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn next_seq(&self) -> u64 {
@@ -259,12 +267,13 @@ fn connect(spec: &SinkSpec) -> std::io::Result<Conn> {
     }
 }
 
-fn stats_event(seq: u64, st: &State, final_: bool) -> Event {
+fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
     let mut ev = Event::new(Kind::Stats, seq, "");
     ev.args = vec![
         ("events", Value::Int(st.enqueued as i64)),
         ("dropped", Value::Int(st.dropped as i64)),
         ("queued", Value::Int(st.q.len() as i64)),
+        ("stops", Value::Int(stops as i64)),
         ("final", Value::Bool(final_)),
     ];
     ev
@@ -298,7 +307,7 @@ fn writer(
                     }
                     Err(e) => {
                         if !reported_conn_error {
-                            eprintln!("kiltx-tracer: event sink unavailable ({e}); retrying");
+                            crate::warn!("kiltx-tracer: event sink unavailable ({e}); retrying");
                             reported_conn_error = true;
                         }
                         next_try = now + backoff;
@@ -314,7 +323,12 @@ fn writer(
             if let Some(t) = next_stats {
                 if now >= t && conn.is_some() {
                     let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-                    final_stats = Some(stats_event(seq, &st, false));
+                    final_stats = Some(stats_event(
+                        seq,
+                        &st,
+                        sh.stops.load(Ordering::Relaxed),
+                        false,
+                    ));
                     next_stats = stats_every.map(|d| now + d);
                     break;
                 }
@@ -352,7 +366,7 @@ fn writer(
         }
         if closing && conn.is_some() {
             let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-            let mut fin = stats_event(seq, &st, true);
+            let mut fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), true);
             if let Some(Value::Int(q)) = fin.args.get_mut(2).map(|a| &mut a.1) {
                 *q = 0;
             }

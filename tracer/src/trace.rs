@@ -187,7 +187,7 @@ impl<'a> Tracer<'a> {
             let w = match sys::wait_any() {
                 Ok(w) => w,
                 Err(e) => {
-                    eprintln!("kiltx-tracer: wait failed: {e}");
+                    crate::warn!("kiltx-tracer: wait failed: {e}");
                     return AppExit::Code(1);
                 }
             };
@@ -216,6 +216,7 @@ impl<'a> Tracer<'a> {
             if !libc::WIFSTOPPED(st) {
                 return None;
             }
+            self.sink.count_stop();
             let sig = libc::WSTOPSIG(st);
             let event = (st >> 16) & 0xff;
             if !self.tasks.contains_key(&pid) {
@@ -276,6 +277,60 @@ impl<'a> Tracer<'a> {
         self.tasks.remove(&tid);
         if tid == tgid {
             self.procs.remove(&tgid);
+        }
+        if !self.unannounced.is_empty() {
+            self.adopt_unannounced();
+        }
+    }
+
+    /// New tasks held until their parent's fork event: if that parent died
+    /// before reporting it, learn who they are from /proc and let them run.
+    fn adopt_unannounced(&mut self) {
+        let held: Vec<(i32, i32)> = self.unannounced.iter().map(|(t, s)| (*t, *s)).collect();
+        for (tid, st) in held {
+            let Some(status) = read_small(&format!("/proc/{tid}/status")) else {
+                continue;
+            };
+            let field = |name: &str| -> Option<i32> {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.trim().parse().ok())
+            };
+            let (Some(tgid), Some(ppid)) = (field("Tgid:"), field("PPid:")) else {
+                continue;
+            };
+            let parent_alive = self.tasks.contains_key(&ppid) || self.tasks.contains_key(&tgid);
+            if parent_alive && tgid != tid {
+                continue; // a thread whose creator's event is still to come
+            }
+            if parent_alive && self.procs.contains_key(&ppid) {
+                continue; // the parent will report it
+            }
+            if tgid == tid {
+                let (uid, gid, euid, egid) = read_creds(tid).unwrap_or((0, 0, 0, 0));
+                self.procs.insert(
+                    tid,
+                    Proc {
+                        ppid,
+                        uid,
+                        gid,
+                        euid,
+                        egid,
+                        comm: comm_of(tid),
+                        exe: exe_of(tid),
+                    },
+                );
+            }
+            self.tasks.insert(
+                tid,
+                Task {
+                    tgid,
+                    pending: None,
+                },
+            );
+            self.unannounced.remove(&tid);
+            let _ = self.dispatch(tid, st);
         }
     }
 
