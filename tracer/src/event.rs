@@ -327,6 +327,11 @@ pub fn errno_name(e: i32) -> String {
         libc::EHOSTUNREACH => "EHOSTUNREACH",
         libc::EALREADY => "EALREADY",
         libc::EINPROGRESS => "EINPROGRESS",
+        // kernel-internal codes seen at syscall exit when a signal interrupts
+        512 => "ERESTARTSYS",
+        513 => "ERESTARTNOINTR",
+        514 => "ERESTARTNOHAND",
+        516 => "ERESTART_RESTARTBLOCK",
         _ => return format!("E{e}"),
     };
     name.to_string()

@@ -260,6 +260,10 @@ impl<'a> Tracer<'a> {
             return;
         };
         let tgid = task.tgid;
+        // a syscall still waiting for its result (killed while blocked in it)
+        if let Some(p) = self.tasks.get_mut(&tid).and_then(|t| t.pending.take()) {
+            self.emit_pending(p, tid, Outcome::NotCaptured);
+        }
         let mut ev = Event::new(Kind::Process, self.sink.next_seq(), "exit");
         ev.args.push(("thread", Value::Bool(tid != tgid)));
         match how {
@@ -413,6 +417,8 @@ impl<'a> Tracer<'a> {
             );
         let creds = if creds_changed { read_creds(tid) } else { None };
         let _ = sys::cont(tid, 0);
+        // the event shows the ids the caller had when it made the call
+        let who = self.who(tid);
         if let Some((u, g, eu, eg)) = creds {
             if let Some(proc_) = self
                 .tasks
@@ -430,6 +436,16 @@ impl<'a> Tracer<'a> {
         ev.abi = p.abi.name();
         ev.args = args;
         ev.outcome = outcome;
+        ev.who = who;
+        self.sink.push(ev);
+    }
+
+    fn emit_pending(&self, p: Pending, tid: i32, outcome: Outcome) {
+        let mut ev = Event::new(Kind::Syscall, self.sink.next_seq(), p.name);
+        ev.ts = p.ts;
+        ev.abi = p.abi.name();
+        ev.args = p.args;
+        ev.outcome = outcome;
         self.emit(ev, tid);
     }
 
@@ -438,6 +454,7 @@ impl<'a> Tracer<'a> {
         // leader's tid; the message tells the former tid.
         let old = sys::event_msg(tid).map(|m| m as i32).unwrap_or(tid);
         let mut pending = None;
+        let mut lost = None;
         if old != tid {
             if let Some(t) = self.tasks.remove(&old) {
                 pending = t.pending;
@@ -448,8 +465,12 @@ impl<'a> Tracer<'a> {
             if pending.is_none() {
                 pending = t.pending.take();
             } else {
-                t.pending = None;
+                // the leader was inside a syscall when another thread exec'd
+                lost = t.pending.take();
             }
+        }
+        if let Some(l) = lost {
+            self.emit_pending(l, tid, Outcome::NotCaptured);
         }
         let comm = comm_of(tid);
         let exe = exe_of(tid);

@@ -176,6 +176,34 @@ fn network_addresses_are_decoded() {
 }
 
 #[test]
+fn privilege_changes_are_reported_and_followed() {
+    let d = tempdir("privdrop");
+    std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let p = prog("privdrop");
+    let r = run(&d, &[], &[p.to_str().unwrap(), d.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let gid = of(&r.events, "setgid");
+    assert_eq!(gid.len(), 1);
+    assert_eq!(gid[0]["args"]["id"], 65534);
+    assert_eq!(gid[0]["result"], 0);
+    let uid = of(&r.events, "setuid");
+    assert_eq!(uid.len(), 2);
+    assert_eq!(uid[0]["args"]["id"], 65534);
+    assert_eq!(uid[0]["result"], 0);
+    assert_eq!(uid[0]["uid"], 0, "event shows the ids before the call");
+    assert_eq!(uid[1]["args"]["id"], 0);
+    assert_eq!(uid[1]["errno"], "EPERM");
+    assert_eq!(uid[1]["uid"], 65534);
+    let open = of(&r.events, "openat")
+        .into_iter()
+        .find(|e| s(&e["args"]["path"]).ends_with("/after"))
+        .expect("open after the drop");
+    for k in ["uid", "euid", "gid", "egid"] {
+        assert_eq!(open[k], 65534, "{k}");
+    }
+}
+
+#[test]
 fn a_stalled_sink_does_not_stall_the_application() {
     let d = tempdir("backpressure");
     let sock = d.join("stall.sock");
