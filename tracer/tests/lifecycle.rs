@@ -305,3 +305,61 @@ fn stdio_is_left_to_the_application() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "from stdin\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
 }
+
+/// The application orphans a process; once it has exited it must be reaped
+/// (no zombie), both as a subreaper and as PID 1 of a pid namespace.
+const ORPHAN_SCRIPT: &str = r#"sh -c 'sleep 0.2 & echo $! > "$D/orphan"'
+sleep 0.8
+pid=$(cat "$D/orphan")
+if [ -e /proc/$pid ]; then echo "not reaped: $(cat /proc/$pid/stat)"; exit 1; fi
+echo "reaped $pid; parent $PPID"
+"#;
+
+#[test]
+fn orphans_are_reaped_as_subreaper() {
+    let d = tempdir("orphans");
+    let out = Command::new(tracer())
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--output",
+            "file:/dev/null",
+            "--",
+        ])
+        .args(["/bin/sh", "-c", ORPHAN_SCRIPT])
+        .env("D", &d)
+        .output()
+        .unwrap();
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{so}");
+    assert!(so.starts_with("reaped"), "{so}");
+}
+
+#[test]
+fn orphans_are_reaped_and_status_kept_as_pid_1() {
+    let d = tempdir("pid1");
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", tracer()])
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--output",
+            "file:/dev/null",
+            "--",
+        ])
+        .args(["/bin/sh", "-c", &format!("{ORPHAN_SCRIPT}exit 9")])
+        .env("D", &d)
+        .output()
+        .expect("unshare (util-linux) is required for this test");
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(9),
+        "{so} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the tracer is PID 1 and the application's parent
+    assert!(so.contains("parent 1"), "{so}");
+}
