@@ -361,4 +361,56 @@ fn tcp_sink_reconnects() {
     assert!(got
         .iter()
         .any(|e| e["type"] == "stats" && e["args"]["final"] == true));
+    assert!(
+        got.iter()
+            .any(|e| e["type"] == "stats" && e["args"]["final"] == false),
+        "periodic stats event"
+    );
+}
+
+#[test]
+fn collector_over_tcp() {
+    let mut coll = Command::new(tracer())
+        .args(["collect", "--listen", "tcp://127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(coll.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .expect("listening on tcp://ADDR")
+        .to_string();
+    assert!(addr.starts_with("tcp://127.0.0.1:"), "{line}");
+    let st = Command::new(tracer())
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--output",
+            &addr,
+            "--",
+            "/bin/true",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(coll.id() as i32, libc::SIGTERM) };
+    assert_eq!(coll.wait().unwrap().code(), Some(0));
+    let mut text = String::new();
+    coll.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| s(&e["args"]["path"]) == "/bin/true"));
 }
