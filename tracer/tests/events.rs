@@ -298,7 +298,7 @@ fn collector_relays_whole_lines_and_survives_disconnects() {
         assert_eq!(r.wait().unwrap().code(), Some(k as i32));
     }
     std::thread::sleep(Duration::from_millis(300));
-    unsafe { libc::kill(coll.id() as i32, libc::SIGTERM) };
+    signal(coll.id() as i32, libc::SIGTERM);
     let st = coll.wait().unwrap();
     assert_eq!(st.code(), Some(0));
     let mut text = String::new();
@@ -400,7 +400,7 @@ fn collector_over_tcp() {
         .unwrap();
     assert_eq!(st.code(), Some(0));
     std::thread::sleep(Duration::from_millis(200));
-    unsafe { libc::kill(coll.id() as i32, libc::SIGTERM) };
+    signal(coll.id() as i32, libc::SIGTERM);
     assert_eq!(coll.wait().unwrap().code(), Some(0));
     let mut text = String::new();
     coll.stdout

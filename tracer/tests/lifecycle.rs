@@ -69,8 +69,7 @@ fn signals_are_forwarded_to_the_application() {
             .unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         assert_eq!(wait_line(&mut out).trim(), "ready");
-        // SAFETY-free: libc::kill on our own child
-        unsafe { libc::kill(child.id() as i32, sig) };
+        signal(child.id() as i32, sig);
         let st = child.wait().unwrap();
         assert_eq!(st.code(), Some(code), "signal {name}");
     }
@@ -116,7 +115,7 @@ fn sigstop_and_sigcont_from_outside() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let app: i32 = wait_line(&mut out).trim().parse().unwrap();
     assert_eq!(wait_line(&mut out).trim(), "tick");
-    unsafe { libc::kill(app, libc::SIGSTOP) };
+    signal(app, libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         state_of(app),
@@ -128,10 +127,7 @@ fn sigstop_and_sigcont_from_outside() {
         use std::os::unix::io::AsRawFd;
         out.get_ref().as_raw_fd()
     };
-    unsafe {
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
+    set_nonblocking(fd);
     let mut junk = String::new();
     while out.read_line(&mut junk).map(|n| n > 0).unwrap_or(false) {}
     std::thread::sleep(Duration::from_millis(300));
@@ -141,7 +137,7 @@ fn sigstop_and_sigcont_from_outside() {
         got, 0,
         "the application kept running while stopped: {junk:?}"
     );
-    unsafe { libc::kill(app, libc::SIGCONT) };
+    signal(app, libc::SIGCONT);
     let t0 = Instant::now();
     let mut resumed = false;
     while t0.elapsed() < Duration::from_secs(5) {
@@ -153,7 +149,7 @@ fn sigstop_and_sigcont_from_outside() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(resumed, "no output after SIGCONT");
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    signal(child.id() as i32, libc::SIGTERM);
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(128 + libc::SIGTERM));
 }

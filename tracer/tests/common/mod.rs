@@ -102,3 +102,18 @@ pub fn s(v: &Value) -> &str {
 pub fn i(v: &Value) -> i64 {
     v.as_i64().unwrap_or(i64::MIN)
 }
+
+/// Send a signal to a process.
+pub fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) takes plain integers and has no memory effects.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// Make a descriptor non-blocking.
+pub fn set_nonblocking(fd: i32) {
+    // SAFETY: fcntl on a descriptor we own, integer arguments only.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+}
