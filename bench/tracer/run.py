@@ -6,7 +6,10 @@ to native, measured in one run; plus the cost of one ptrace stop on this
 machine and the best ratio it allows for each row (the stop-cost floor).
 
 Usage (from the repository root):  python3 bench/tracer/run.py [--secs S] [--reps N]
-Prints figures; it is not a test. Takes about two minutes with the defaults.
+Prints figures; it is not a test. Takes about two to three minutes with the
+defaults. Each kiltx/strace measurement is divided by the mean of native runs
+made just before and after it, and the median over the repetitions is shown,
+so that a machine whose load changes during the run still gives fair ratios.
 """
 import argparse
 import json
@@ -32,6 +35,12 @@ ROWS = [
 ]
 
 
+def median(xs):
+    xs = sorted(xs)
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
 def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
 
@@ -43,8 +52,8 @@ def parse_ops(out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--secs", type=float, default=1.0, help="seconds per measurement")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions (best is kept)")
+    ap.add_argument("--secs", type=float, default=0.6, help="seconds per measurement")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions (the median is kept)")
     a = ap.parse_args()
     if shutil.which("strace") is None:
         sys.exit("strace is required (apt-get install strace)")
@@ -79,19 +88,19 @@ def main():
             return parse_ops(out), None, 0
         return parse_ops(sh(cmd)), None, 0
 
-    # cost of one ptrace stop (minimal tracer), best of reps
-    stop_ns = min(
+    # cost of one ptrace stop (minimal tracer), median of reps
+    stop_ns = median([
         float(dict(kv.split("=") for kv in sh([wl, "stopcost", str(a.secs)]).split())["stop_ns"])
         for _ in range(a.reps)
-    )
+    ])
     # getpid natively and with an allow-all seccomp filter, interleaved
-    nat, allow = 0.0, 0.0
-    for _ in range(a.reps):
-        nat = max(nat, parse_ops(sh([wl, "getpid", str(a.secs)])))
-        allow = max(allow, parse_ops(sh([wl, "getpid-allow-all", str(a.secs)])))
-    allow_ratio = allow / nat
+    allow_ratio = median([
+        parse_ops(sh([wl, "getpid-allow-all", str(a.secs)])) / parse_ops(sh([wl, "getpid", str(a.secs)]))
+        for _ in range(a.reps)
+    ])
     print(f"machine: {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}; "
-          f"{a.reps} reps x {a.secs}s per cell, best kept")
+          f"{a.reps} reps x {a.secs}s per cell; each ratio is taken against native runs just"
+          " before and after it, and the median over reps is shown")
     print(f"cost of one seccomp ptrace stop (minimal tracer): {stop_ns / 1000:.1f} us")
     print(f"cost of having any seccomp filter (allow-all) on a getpid loop: ratio {allow_ratio:.3f}"
           " (the floor of untraced rows)\n")
@@ -100,18 +109,20 @@ def main():
     print(hdr)
     print("-" * len(hdr))
     for mode, kind, target, pdig in ROWS:
-        best = {"native": 0.0, "kiltx": 0.0, "strace": 0.0}
-        stops_per_op = 0.0
-        dropped = 0
+        rks, rss, nats, spos, drops = [], [], [], [], 0
         for _ in range(a.reps):
-            for how in ("native", "kiltx", "strace"):
-                ops, spo, dr = once(mode, how)
-                if ops > best[how]:
-                    best[how] = ops
-                    if how == "kiltx":
-                        stops_per_op, dropped = spo, dr
-        nat = best["native"]
-        rk, rs = best["kiltx"] / nat, best["strace"] / nat
+            n1, _, _ = once(mode, "native")
+            k, spo, dr = once(mode, "kiltx")
+            st_, _, _ = once(mode, "strace")
+            n2, _, _ = once(mode, "native")
+            n = (n1 + n2) / 2
+            nats.append(n)
+            rks.append(k / n)
+            rss.append(st_ / n)
+            spos.append(spo)
+            drops += dr
+        nat, rk, rs = median(nats), median(rks), median(rss)
+        stops_per_op, dropped = median(spos), drops
         t_native = 1e9 / nat
         floor = t_native / (t_native + stops_per_op * stop_ns)
         if mode == "getpid":

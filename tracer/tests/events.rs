@@ -144,6 +144,41 @@ fn int80_syscalls_are_traced_or_denied() {
 }
 
 #[test]
+fn x32_syscalls_do_not_slip_past() {
+    let d = tempdir("x32");
+    let p = prog("x32");
+    let f = d.join("x32file");
+    let r = run(&d, &[], &[p.to_str().unwrap(), f.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let x32: Vec<_> = r.events.iter().filter(|e| e["abi"] == "x32").collect();
+    let open = x32
+        .iter()
+        .find(|e| e["syscall"] == "openat")
+        .expect("x32 openat captured");
+    assert_eq!(s(&open["args"]["path"]), f.to_str().unwrap());
+    let exec = x32
+        .iter()
+        .find(|e| e["syscall"] == "execve")
+        .expect("x32 execve captured");
+    assert_eq!(s(&exec["args"]["path"]), "/bin/true");
+    // this kernel has no x32 ABI: both fail, and the events say so
+    assert!(open["errno"].is_string() && exec["errno"].is_string());
+
+    let r = run(
+        &d,
+        &["--compat", "deny"],
+        &[p.to_str().unwrap(), f.to_str().unwrap()],
+    );
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stdout.trim(),
+        format!("-1 {0} -1 {0}", libc::ENOSYS),
+        "denied with ENOSYS"
+    );
+    assert!(!r.events.iter().any(|e| e["abi"] == "x32"));
+}
+
+#[test]
 fn network_addresses_are_decoded() {
     let d = tempdir("net");
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
