@@ -345,7 +345,7 @@ fn run(o: RunOpts) -> Result<i32, Error> {
         crate::warn!(
             "kiltx-tracer: {} of {} events dropped (event sink too slow or unavailable)",
             stats.dropped,
-            stats.enqueued + stats.dropped
+            stats.produced
         );
     }
     Ok(status)

@@ -73,7 +73,7 @@ struct State {
     writer_waiting: bool,
     closing: bool,
     writer_done: bool,
-    enqueued: u64,
+    produced: u64,
     dropped: u64,
 }
 
@@ -92,7 +92,7 @@ struct Shared {
 /// Final figures of a sink.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
-    pub enqueued: u64,
+    pub produced: u64,
     pub dropped: u64,
 }
 
@@ -143,11 +143,9 @@ impl Sink {
                     .open(p)
                     .map_err(|e| Error::Sink(format!("{}: {e}", p.display())))?,
             )),
-            SinkSpec::Tcp(hp) => {
-                resolve(hp).map_err(|e| Error::Sink(format!("tcp://{hp}: {e}")))?;
-                None
-            }
-            SinkSpec::Unix(_) => None,
+            // sockets (and name resolution) are retried by the writer thread:
+            // a sidecar that is not up yet must not keep the application down
+            SinkSpec::Tcp(_) | SinkSpec::Unix(_) => None,
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -155,7 +153,7 @@ impl Sink {
                 writer_waiting: false,
                 closing: false,
                 writer_done: false,
-                enqueued: 0,
+                produced: 0,
                 dropped: 0,
             }),
             wake_writer: Condvar::new(),
@@ -188,6 +186,7 @@ impl Sink {
     pub fn push(&self, ev: Event) {
         let sh = &*self.shared;
         let mut st = lock(&sh.state);
+        st.produced += 1;
         if st.q.len() >= sh.cap {
             match sh.mode {
                 Backpressure::Drop => {
@@ -206,7 +205,6 @@ impl Sink {
             }
         }
         st.q.push_back(ev);
-        st.enqueued += 1;
         // Wake the writer only for a batch: it also wakes up by itself every
         // WRITER_TICK, so single events are written with that latency at most.
         if st.writer_waiting && st.q.len() >= WAKE_BATCH {
@@ -236,7 +234,7 @@ impl Sink {
                 .unwrap_or_else(|p| p.into_inner().0);
         }
         Stats {
-            enqueued: st.enqueued,
+            produced: st.produced,
             dropped: st.dropped + if st.writer_done { 0 } else { st.q.len() as u64 },
         }
     }
@@ -270,7 +268,7 @@ fn connect(spec: &SinkSpec) -> std::io::Result<Conn> {
 fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
     let mut ev = Event::new(Kind::Stats, seq, "");
     ev.args = vec![
-        ("events", Value::Int(st.enqueued as i64)),
+        ("events", Value::Int(st.produced as i64)),
         ("dropped", Value::Int(st.dropped as i64)),
         ("queued", Value::Int(st.q.len() as i64)),
         ("stops", Value::Int(stops as i64)),
