@@ -73,10 +73,11 @@ def main():
     def once(mode, how):
         cmd = [wl, mode, str(a.secs), data]
         stops = None
-        if how == "kiltx":
+        if how in ("kiltx", "kiltx-nosens"):
             if os.path.exists(ev):
                 os.remove(ev)
-            out = sh([tracer, "run", "--profile", "default", "--output", "file:" + ev, "--"] + cmd)
+            extra = ["--no-default-sensitive-paths"] if how == "kiltx-nosens" else []
+            out = sh([tracer, "run", "--profile", "default"] + extra + ["--output", "file:" + ev, "--"] + cmd)
             ops = parse_ops(out)
             with open(ev) as f:
                 last = [json.loads(l) for l in f if '"stats"' in l][-1]
@@ -104,24 +105,26 @@ def main():
     print(f"cost of one seccomp ptrace stop (minimal tracer): {stop_ns / 1000:.1f} us")
     print(f"cost of having any seccomp filter (allow-all) on a getpid loop: ratio {allow_ratio:.3f}"
           " (the floor of untraced rows)\n")
-    hdr = (f"{'workload':<13} {'kind':<9} {'native/s':>10} {'kiltx':>7} {'strace':>7} "
+    hdr = (f"{'workload':<13} {'kind':<9} {'native/s':>10} {'kiltx':>7} {'k-nosen':>7} {'strace':>7} "
            f"{'k/s':>6} {'stops/op':>8} {'floor':>7} {'k/floor':>7} {'target':>7} {'pdig':>6}")
     print(hdr)
     print("-" * len(hdr))
     for mode, kind, target, pdig in ROWS:
-        rks, rss, nats, spos, drops = [], [], [], [], 0
+        rks, rns, rss, nats, spos, drops = [], [], [], [], [], 0
         for _ in range(a.reps):
             n1, _, _ = once(mode, "native")
             k, spo, dr = once(mode, "kiltx")
+            kn, _, _ = once(mode, "kiltx-nosens")
             st_, _, _ = once(mode, "strace")
             n2, _, _ = once(mode, "native")
             n = (n1 + n2) / 2
             nats.append(n)
             rks.append(k / n)
+            rns.append(kn / n)
             rss.append(st_ / n)
             spos.append(spo)
             drops += dr
-        nat, rk, rs = median(nats), median(rks), median(rss)
+        nat, rk, rn, rs = median(nats), median(rks), median(rns), median(rss)
         stops_per_op, dropped = median(spos), drops
         t_native = 1e9 / nat
         floor = t_native / (t_native + stops_per_op * stop_ns)
@@ -132,10 +135,11 @@ def main():
             tgt = max(float(tgt) if tgt else 0, 2 * pdig if mode != "create-files" else pdig)
         tgt_s = f"{tgt:.3f}" if isinstance(tgt, float) else str(tgt)
         note = f"  (dropped {dropped})" if dropped else ""
-        print(f"{mode:<13} {kind:<9} {nat:>10.0f} {rk:>7.3f} {rs:>7.3f} {rk / rs:>6.1f} "
+        print(f"{mode:<13} {kind:<9} {nat:>10.0f} {rk:>7.3f} {rn:>7.3f} {rs:>7.3f} {rk / rs:>6.1f} "
               f"{stops_per_op:>8.2f} {floor:>7.3f} {rk / floor:>7.2f} {tgt_s:>7} "
               f"{pdig if pdig else '':>6}{note}")
     print("\nkiltx, strace: throughput as a ratio to native; k/s = kiltx ratio / strace ratio;")
+    print("k-nosen: kiltx with --no-default-sensitive-paths (read-only opens do not stop);")
     print("stops/op: ptrace stops per operation under kiltx-tracer (from its final stats event);")
     print("floor: best ratio the stop cost allows = t_native / (t_native + stops/op x stop cost);")
     print("k/floor: how close kiltx gets to that floor (1.00 = at the floor);")
