@@ -512,7 +512,7 @@ pub struct Entry {
 
 pub struct Ctx<'a> {
     pub sensitive: &'a PathList,
-    /// Report read-only opens of every path (full profile).
+    /// Full profile: report read-only opens of every path (and socket()).
     pub all_opens: bool,
 }
 
@@ -556,7 +556,9 @@ pub fn entry(ctx: &Ctx, tid: i32, abi: Abi, sys: Sys, a: &[u64; 6]) -> Entry {
                 // not a security-relevant socket call: no event
                 return Entry {
                     args: v,
-                    report: call == 1,
+                    // socket() is reported in the full profile, like the
+                    // native socket syscall
+                    report: call == 1 && ctx.all_opens,
                     want_result: false,
                     exit_ptrs: None,
                 };

@@ -115,10 +115,26 @@ fn int80_syscalls_are_traced_or_denied() {
     let d = tempdir("int80");
     let p = prog("int80");
     let f = d.join("f32");
-    let r = run(&d, &[], &[p.to_str().unwrap(), f.to_str().unwrap()]);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    let r = run(&d, &[], &[p.to_str().unwrap(), f.to_str().unwrap(), &port]);
     assert_eq!(r.code, Some(0));
-    assert!(r.stdout.trim().parse::<i64>().unwrap() >= 0);
+    let res: Vec<i64> = r
+        .stdout
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(res[0] >= 0 && res[1] >= 0 && res[2] == 0, "{res:?}");
     assert!(f.exists());
+    let sc = of(&r.events, "socketcall");
+    assert_eq!(sc.len(), 1, "the i386 connect (socketcall) is captured");
+    assert_eq!(sc[0]["abi"], "i386");
+    assert_eq!(sc[0]["args"]["call"], "connect");
+    assert_eq!(
+        sc[0]["args"]["addr"],
+        serde_json::json!({"family": "inet", "address": "127.0.0.1", "port": l.local_addr().unwrap().port()})
+    );
+    assert_eq!(sc[0]["result"], 0);
     let o = of(&r.events, "open");
     assert_eq!(o.len(), 1, "the i386 open is captured");
     assert_eq!(o[0]["abi"], "i386");
