@@ -195,6 +195,10 @@ impl Sink {
                 }
                 Backpressure::Block => {
                     while st.q.len() >= sh.cap && !st.writer_done {
+                        if st.writer_waiting {
+                            st.writer_waiting = false;
+                            sh.wake_writer.notify_one();
+                        }
                         st = sh.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
                     }
                     if st.writer_done {
@@ -207,7 +211,7 @@ impl Sink {
         st.q.push_back(ev);
         // Wake the writer only for a batch: it also wakes up by itself every
         // WRITER_TICK, so single events are written with that latency at most.
-        if st.writer_waiting && st.q.len() >= WAKE_BATCH {
+        if st.writer_waiting && st.q.len() >= WAKE_BATCH.min(sh.cap / 2).max(1) {
             st.writer_waiting = false;
             sh.wake_writer.notify_one();
         }
