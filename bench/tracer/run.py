@@ -14,6 +14,7 @@ so that a machine whose load changes during the run still gives fair ratios.
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -41,12 +42,23 @@ def median(xs):
     return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
 
 
+CPU = [0.0]  # CPU seconds (user+sys) of the last command and all its descendants
+
+
 def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[0] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return out
+
+
+last_secs = [1.0]  # wall seconds of the last workload run (as it measured itself)
 
 
 def parse_ops(out):
     f = dict(kv.split("=") for kv in out.split())
+    last_secs[0] = float(f["secs"])
     return int(f["ops"]) / float(f["secs"])
 
 
@@ -109,14 +121,20 @@ def main():
            f"{'k/s':>6} {'stops/op':>8} {'floor':>7} {'k/floor':>7} {'target':>7} {'pdig':>6}")
     print(hdr)
     print("-" * len(hdr))
+    cpu_rows = {}
     for mode, kind, target, pdig in ROWS:
         rks, rns, rss, nats, spos, drops = [], [], [], [], [], 0
         for _ in range(a.reps):
             n1, _, _ = once(mode, "native")
+            c1 = n1 * last_secs[0] / max(CPU[0], 1e-9)
             k, spo, dr = once(mode, "kiltx")
+            ck = k * last_secs[0] / max(CPU[0], 1e-9)
             kn, _, _ = once(mode, "kiltx-nosens")
             st_, _, _ = once(mode, "strace")
+            cs = st_ * last_secs[0] / max(CPU[0], 1e-9)
             n2, _, _ = once(mode, "native")
+            c2 = n2 * last_secs[0] / max(CPU[0], 1e-9)
+            cpu_rows.setdefault(mode, []).append((ck / ((c1 + c2) / 2), cs / ((c1 + c2) / 2)))
             n = (n1 + n2) / 2
             nats.append(n)
             rks.append(k / n)
@@ -138,6 +156,13 @@ def main():
         print(f"{mode:<13} {kind:<9} {nat:>10.0f} {rk:>7.3f} {rn:>7.3f} {rs:>7.3f} {rk / rs:>6.1f} "
               f"{stops_per_op:>8.2f} {floor:>7.3f} {rk / floor:>7.2f} {tgt_s:>7} "
               f"{pdig if pdig else '':>6}{note}")
+    print("\nthe same runs, as operations per CPU-second (app + tracer + children; robust to")
+    print("other load on the machine, blind to idle time such as wake-up latency):")
+    print(f"{'workload':<13} {'kiltx':>7} {'strace':>7} {'k/s':>6}")
+    for mode, *_ in ROWS:
+        ck = median([x[0] for x in cpu_rows[mode]])
+        cs = median([x[1] for x in cpu_rows[mode]])
+        print(f"{mode:<13} {ck:>7.3f} {cs:>7.3f} {ck / cs:>6.1f}")
     print("\nkiltx, strace: throughput as a ratio to native; k/s = kiltx ratio / strace ratio;")
     print("k-nosen: kiltx with --no-default-sensitive-paths (read-only opens do not stop);")
     print("stops/op: ptrace stops per operation under kiltx-tracer (from its final stats event);")
