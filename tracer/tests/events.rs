@@ -111,6 +111,32 @@ fn profiles_decide_what_stops() {
 }
 
 #[test]
+fn what_need_not_stop_does_not() {
+    let d = tempdir("quiet");
+    let p = prog("quiet");
+    let stops = |r: &Run| i(&r.events.last().unwrap()["args"]["stops"]);
+    // no sensitive-path list: the filter's flag check lets read-only opens
+    // (and getpid) run without stopping
+    let r = run(
+        &d,
+        &["--no-default-sensitive-paths"],
+        &[p.to_str().unwrap(), "5000"],
+    );
+    assert_eq!(r.code, Some(0));
+    assert!(stops(&r) < 20, "stops: {}", stops(&r));
+    // with the default list, each read-only open stops once (no event)
+    let r = run(&d, &[], &[p.to_str().unwrap(), "5000"]);
+    assert!(
+        stops(&r) >= 5000 && stops(&r) < 5100,
+        "stops: {}",
+        stops(&r)
+    );
+    assert!(of(&r.events, "openat")
+        .iter()
+        .all(|e| s(&e["args"]["path"]) != "/etc/hostname"));
+}
+
+#[test]
 fn int80_syscalls_are_traced_or_denied() {
     let d = tempdir("int80");
     let p = prog("int80");
