@@ -359,3 +359,41 @@ fn orphans_are_reaped_and_status_kept_as_pid_1() {
     // the tracer is PID 1 and the application's parent
     assert!(so.contains("parent 1"), "{so}");
 }
+
+#[test]
+fn the_application_gets_default_signal_dispositions() {
+    // Rust ignores SIGPIPE in the tracer; the application must not inherit
+    // that: `yes` has to die of SIGPIPE, not report EPIPE.
+    let out = Command::new(tracer())
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--output",
+            "file:/dev/null",
+            "--",
+        ])
+        .args([
+            "/bin/sh",
+            "-c",
+            "yes | head -n 1 > /dev/null; grep SigIgn /proc/self/status",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("Broken pipe"), "{err}");
+    // ignored standard signals (1-31): exactly those the application gets
+    // without the tracer (32 and 33 are glibc-internal and glibc's own
+    // handlers in the tracer replace an inherited SIG_IGN for them)
+    let native = Command::new("/bin/sh")
+        .args(["-c", "grep SigIgn /proc/self/status"])
+        .output()
+        .unwrap();
+    let std_sigs = |o: &[u8]| {
+        let t = String::from_utf8_lossy(o);
+        let hex = t.trim().trim_start_matches("SigIgn:").trim().to_string();
+        u64::from_str_radix(&hex, 16).expect("SigIgn mask") & 0x7fff_ffff
+    };
+    assert_eq!(std_sigs(&out.stdout), std_sigs(&native.stdout));
+}
