@@ -199,60 +199,58 @@ impl<'a> Tracer<'a> {
 
     /// Handle one wait status; `Some` when the application has exited.
     fn dispatch(&mut self, pid: i32, st: i32) -> Option<AppExit> {
-        {
-            if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
-                let how = if libc::WIFEXITED(st) {
-                    AppExit::Code(libc::WEXITSTATUS(st))
+        if libc::WIFEXITED(st) || libc::WIFSIGNALED(st) {
+            let how = if libc::WIFEXITED(st) {
+                AppExit::Code(libc::WEXITSTATUS(st))
+            } else {
+                AppExit::Signal(libc::WTERMSIG(st))
+            };
+            self.on_exit(pid, how, libc::WIFSIGNALED(st) && libc::WCOREDUMP(st));
+            self.unannounced.remove(&pid);
+            if pid == self.app {
+                return Some(how);
+            }
+            return None;
+        }
+        if !libc::WIFSTOPPED(st) {
+            return None;
+        }
+        self.sink.count_stop();
+        let sig = libc::WSTOPSIG(st);
+        let event = (st >> 16) & 0xff;
+        if !self.tasks.contains_key(&pid) {
+            // A new task reporting before its parent's fork event: hold it
+            // until the parent's event tells us who it is.
+            self.unannounced.insert(pid, st);
+            return None;
+        }
+        match event {
+            libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid),
+            libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                self.on_fork(pid, event)
+            }
+            libc::PTRACE_EVENT_EXEC => self.on_exec(pid),
+            libc::PTRACE_EVENT_STOP => {
+                if matches!(
+                    sig,
+                    libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+                ) {
+                    // group-stop: stay stopped, but let SIGCONT be seen
+                    let _ = sys::listen(pid);
                 } else {
-                    AppExit::Signal(libc::WTERMSIG(st))
-                };
-                self.on_exit(pid, how, libc::WIFSIGNALED(st) && libc::WCOREDUMP(st));
-                self.unannounced.remove(&pid);
-                if pid == self.app {
-                    return Some(how);
-                }
-                return None;
-            }
-            if !libc::WIFSTOPPED(st) {
-                return None;
-            }
-            self.sink.count_stop();
-            let sig = libc::WSTOPSIG(st);
-            let event = (st >> 16) & 0xff;
-            if !self.tasks.contains_key(&pid) {
-                // A new task reporting before its parent's fork event: hold it
-                // until the parent's event tells us who it is.
-                self.unannounced.insert(pid, st);
-                return None;
-            }
-            match event {
-                libc::PTRACE_EVENT_SECCOMP => self.on_seccomp(pid),
-                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                    self.on_fork(pid, event)
-                }
-                libc::PTRACE_EVENT_EXEC => self.on_exec(pid),
-                libc::PTRACE_EVENT_STOP => {
-                    if matches!(
-                        sig,
-                        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
-                    ) {
-                        // group-stop: stay stopped, but let SIGCONT be seen
-                        let _ = sys::listen(pid);
-                    } else {
-                        let _ = sys::cont(pid, 0);
-                    }
-                }
-                0 if sig == (libc::SIGTRAP | 0x80) => self.on_syscall_exit(pid),
-                0 => {
-                    // signal-delivery-stop: deliver the signal unchanged
-                    let _ = sys::cont(pid, sig);
-                }
-                _ => {
                     let _ = sys::cont(pid, 0);
                 }
             }
-            None
+            0 if sig == (libc::SIGTRAP | 0x80) => self.on_syscall_exit(pid),
+            0 => {
+                // signal-delivery-stop: deliver the signal unchanged
+                let _ = sys::cont(pid, sig);
+            }
+            _ => {
+                let _ = sys::cont(pid, 0);
+            }
         }
+        None
     }
 
     fn on_exit(&mut self, tid: i32, how: AppExit, core: bool) {
