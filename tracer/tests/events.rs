@@ -111,6 +111,32 @@ fn profiles_decide_what_stops() {
 }
 
 #[test]
+fn garbage_arguments_are_reported_not_fatal() {
+    let d = tempdir("garbage");
+    let p = prog("garbage");
+    let r = run(&d, &["--profile", "full"], &[p.to_str().unwrap()]);
+    assert_eq!(r.code, Some(7), "{}", r.stderr);
+    let opens = of(&r.events, "openat");
+    assert!(opens
+        .iter()
+        .any(|e| e["args"]["path"].is_null() && e["errno"] == "EFAULT"));
+    assert!(opens
+        .iter()
+        .any(|e| e["args"]["dirfd"] == 12345 && e["args"]["abspath"].is_null()));
+    let long = opens
+        .iter()
+        .find(|e| s(&e["args"]["path"]).starts_with("aaaa"))
+        .expect("long path");
+    assert_eq!(s(&long["args"]["path"]).len(), 4096, "paths are bounded");
+    let conns = of(&r.events, "connect");
+    assert_eq!(conns.len(), 2);
+    assert!(conns[0]["args"]["addr"].is_null());
+    let ex = of(&r.events, "execve");
+    assert!(ex.iter().any(|e| e["errno"] == "EFAULT"));
+    assert!(of(&r.events, "renameat2")[0]["args"]["oldpath"].is_null());
+}
+
+#[test]
 fn what_need_not_stop_does_not() {
     let d = tempdir("quiet");
     let p = prog("quiet");
