@@ -300,6 +300,9 @@ fn run(o: RunOpts) -> Result<i32, Error> {
     // sensitive paths to look for (BPF cannot read the path).
     let read_only_opens = o.profile == Profile::Full || !sensitive.is_empty();
     let filter = Filter::build(&syscalls::rules(o.profile, read_only_opens), o.compat);
+    if std::env::var_os("KILTX_TRACER_REGS_ONLY").is_some_and(|v| v == "1") {
+        sys::set_regs_only();
+    }
     if sys::getpid() != 1 {
         // orphans of the application are reparented to us, not to init
         let _ = sys::set_child_subreaper();

@@ -2,6 +2,20 @@
 //! Every `unsafe` block of the tracer's kernel plumbing lives here or in
 //! `arch`, `seccomp`, `launch` and `signals`.
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when PTRACE_GET_SYSCALL_INFO is unavailable (kernels before 5.3), or
+/// forced with KILTX_TRACER_REGS_ONLY=1: syscalls are then read from the
+/// registers (`arch`).
+static REGS_ONLY: AtomicBool = AtomicBool::new(false);
+
+pub fn regs_only() -> bool {
+    REGS_ONLY.load(Ordering::Relaxed)
+}
+
+pub fn set_regs_only() {
+    REGS_ONLY.store(true, Ordering::Relaxed);
+}
 
 pub const PTRACE_GET_SYSCALL_INFO: libc::c_uint = 0x420e;
 pub const OP_ENTRY: u8 = 1;

@@ -336,17 +336,59 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// PTRACE_GET_SYSCALL_INFO, or `None` when the kernel lacks it (and
+    /// from then on the registers are used).
+    fn syscall_info(tid: i32) -> Option<sys::SyscallInfo> {
+        if sys::regs_only() {
+            return None;
+        }
+        match sys::syscall_info(tid) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                if matches!(e.raw_os_error(), Some(libc::EIO) | Some(libc::EINVAL)) {
+                    sys::set_regs_only();
+                }
+                None
+            }
+        }
+    }
+
     fn on_seccomp(&mut self, tid: i32) {
-        let info = match sys::syscall_info(tid) {
-            Ok(i) if i.op == sys::OP_SECCOMP => i,
-            _ => {
+        let info = match Self::syscall_info(tid) {
+            Some(i) if i.op == sys::OP_SECCOMP => Some(i),
+            Some(_) => {
                 let _ = sys::cont(tid, 0);
                 return;
             }
+            None => None,
         };
-        let Some(entry) = self.filter.entry(info.ret_data).copied() else {
+        let ret_data = match &info {
+            Some(i) => i.ret_data,
+            None => sys::event_msg(tid).map(|m| m as u32).unwrap_or(u32::MAX),
+        };
+        let Some(entry) = self.filter.entry(ret_data).copied() else {
             let _ = sys::cont(tid, 0);
             return;
+        };
+        let info = match info {
+            Some(i) => i,
+            None => match arch::syscall_from_regs(tid, entry.abi) {
+                Ok((nr, args)) => sys::SyscallInfo {
+                    op: sys::OP_SECCOMP,
+                    arch: match entry.abi {
+                        Abi::Compat => arch::COMPAT_AUDIT_ARCH,
+                        _ => arch::NATIVE_AUDIT_ARCH,
+                    },
+                    nr,
+                    args,
+                    ret_data,
+                    ..Default::default()
+                },
+                Err(_) => {
+                    let _ = sys::cont(tid, 0);
+                    return;
+                }
+            },
         };
         let ts = sys::now();
         let abi = arch::abi_of(info.arch, info.nr).unwrap_or(entry.abi);
@@ -381,21 +423,20 @@ impl<'a> Tracer<'a> {
     }
 
     fn on_syscall_exit(&mut self, tid: i32) {
-        let info = sys::syscall_info(tid).ok();
         let pending = self.tasks.get_mut(&tid).and_then(|t| t.pending.take());
         let Some(p) = pending else {
             let _ = sys::cont(tid, 0);
             return;
         };
-        let outcome = match info {
-            Some(i) if i.op == OP_EXIT => {
-                if i.is_error {
-                    Outcome::Err((-i.rval) as i32)
-                } else {
-                    Outcome::Ok(i.rval)
-                }
-            }
-            _ => Outcome::NotCaptured,
+        let result = match Self::syscall_info(tid) {
+            Some(i) if i.op == OP_EXIT => Some((i.rval, i.is_error)),
+            Some(_) => None,
+            None => arch::result_from_regs(tid).ok(),
+        };
+        let outcome = match result {
+            Some((v, true)) => Outcome::Err((-v) as i32),
+            Some((v, false)) => Outcome::Ok(v),
+            None => Outcome::NotCaptured,
         };
         let mut args = p.args;
         if let (Some((addr, lenp)), Outcome::Ok(_)) = (p.exit_ptrs, outcome) {

@@ -196,6 +196,27 @@ fn int80_syscalls_are_traced_or_denied() {
         serde_json::json!(["O_WRONLY", "O_CREAT", "O_TRUNC"])
     );
 
+    // the same from the registers (fallback for kernels before 5.3)
+    let h = d.join("h32");
+    let out = std::process::Command::new(tracer())
+        .env("KILTX_TRACER_REGS_ONLY", "1")
+        .args([
+            "run",
+            "--output",
+            &format!("file:{}", d.join("regs.jsonl").display()),
+        ])
+        .args(["--", p.to_str().unwrap(), h.to_str().unwrap(), &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let ev = read_events(&d.join("regs.jsonl"));
+    let o = of(&ev, "open");
+    assert_eq!(s(&o[0]["args"]["path"]), h.to_str().unwrap());
+    assert_eq!(o[0]["abi"], "i386");
+    let sc = of(&ev, "socketcall");
+    assert_eq!(sc[0]["args"]["call"], "connect");
+    assert_eq!(sc[0]["result"], 0);
+
     let g = d.join("g32");
     let r = run(
         &d,

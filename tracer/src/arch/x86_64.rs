@@ -242,8 +242,44 @@ pub fn is_clone3(regs: &ForkRegs) -> bool {
     regs.nr == 435
 }
 
-/// Read the registers of a stopped tracee.
+/// Syscall number and arguments from the registers, for kernels without
+/// PTRACE_GET_SYSCALL_INFO (before 5.3). `abi` is known from the filter.
+pub fn syscall_from_regs(pid: i32, abi: Abi) -> std::io::Result<(u64, [u64; 6])> {
+    let r = get_regs(pid)?;
+    let args = match abi {
+        Abi::Compat => [r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp].map(|v| v & 0xffff_ffff),
+        Abi::Native | Abi::X32 => [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9],
+    };
+    Ok((r.orig_rax, args))
+}
+
+/// Return value of a syscall at its exit stop, from the registers:
+/// (value, is_error).
+pub fn result_from_regs(pid: i32) -> std::io::Result<(i64, bool)> {
+    let r = get_regs(pid)?;
+    let v = r.rax as i64;
+    Ok((v, (-4095..0).contains(&v)))
+}
+
+/// Registers of interest at a fork/clone event stop.
 pub fn fork_event_regs(pid: i32) -> std::io::Result<ForkRegs> {
+    let regs = get_regs(pid)?;
+    // 0x23 is the 32-bit user code segment.
+    let compat = regs.cs == 0x23;
+    let arg0 = if compat {
+        regs.rbx & 0xffff_ffff
+    } else {
+        regs.rdi
+    };
+    Ok(ForkRegs {
+        nr: regs.orig_rax,
+        arg0,
+        compat,
+    })
+}
+
+/// Read the registers of a stopped tracee.
+fn get_regs(pid: i32) -> std::io::Result<libc::user_regs_struct> {
     let mut regs = std::mem::MaybeUninit::<libc::user_regs_struct>::zeroed();
     // SAFETY: PTRACE_GETREGS writes a user_regs_struct into the buffer we pass;
     // the buffer is large enough and lives for the call.
@@ -259,17 +295,5 @@ pub fn fork_event_regs(pid: i32) -> std::io::Result<ForkRegs> {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: zero-initialised and filled by the kernel; all-integer struct.
-    let regs = unsafe { regs.assume_init() };
-    // 0x23 is the 32-bit user code segment.
-    let compat = regs.cs == 0x23;
-    let arg0 = if compat {
-        regs.rbx & 0xffff_ffff
-    } else {
-        regs.rdi
-    };
-    Ok(ForkRegs {
-        nr: regs.orig_rax,
-        arg0,
-        compat,
-    })
+    Ok(unsafe { regs.assume_init() })
 }
