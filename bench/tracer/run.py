@@ -64,8 +64,8 @@ def parse_ops(out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--secs", type=float, default=0.6, help="seconds per measurement")
-    ap.add_argument("--reps", type=int, default=5, help="repetitions (the median is kept)")
+    ap.add_argument("--secs", type=float, default=0.5, help="seconds per measurement")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions (the median is kept)")
     a = ap.parse_args()
     if shutil.which("strace") is None:
         sys.exit("strace is required (apt-get install strace)")
