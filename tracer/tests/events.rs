@@ -328,6 +328,68 @@ fn privilege_changes_are_reported_and_followed() {
 }
 
 #[test]
+fn bind_listen_accept_are_decoded() {
+    let d = tempdir("server");
+    let p = prog("server");
+    let r = run(&d, &[], &[p.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let ports: Vec<i64> = r
+        .stdout
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (port, client) = (ports[0], ports[1]);
+    let binds = of(&r.events, "bind");
+    assert_eq!(binds.len(), 2);
+    assert_eq!(
+        binds[0]["args"]["addr"],
+        serde_json::json!({"family": "inet", "address": "127.0.0.1", "port": 0})
+    );
+    assert_eq!(
+        binds[1]["args"]["addr"],
+        serde_json::json!({"family": "unix", "path": "@kiltx-test"})
+    );
+    assert_eq!(binds[0]["result"], 0);
+    let l = of(&r.events, "listen");
+    assert_eq!(l[0]["args"]["backlog"], 4);
+    let c = of(&r.events, "connect");
+    assert_eq!(c[0]["args"]["addr"]["port"], port);
+    let a = of(&r.events, "accept4");
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["args"]["flags"], serde_json::json!(["SOCK_CLOEXEC"]));
+    assert!(i(&a[0]["result"]) >= 0);
+    assert_eq!(
+        a[0]["args"]["peer"],
+        serde_json::json!({"family": "inet", "address": "127.0.0.1", "port": client})
+    );
+}
+
+#[test]
+fn events_go_to_stderr_by_default() {
+    let out = Command::new(tracer())
+        .args([
+            "run",
+            "--profile",
+            "minimal",
+            "--",
+            "/bin/sh",
+            "-c",
+            "/bin/true; echo out",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(events.iter().any(|e| s(&e["args"]["path"]) == "/bin/true"));
+    assert_eq!(events.last().unwrap()["type"], "stats");
+}
+
+#[test]
 fn a_stalled_sink_does_not_stall_the_application() {
     let d = tempdir("backpressure");
     let sock = d.join("stall.sock");
