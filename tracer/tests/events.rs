@@ -483,7 +483,7 @@ fn collector_relays_whole_lines_and_survives_disconnects() {
     for (k, mut r) in runs.into_iter().enumerate() {
         assert_eq!(r.wait().unwrap().code(), Some(k as i32));
     }
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(1000));
     signal(coll.id() as i32, libc::SIGTERM);
     let st = coll.wait().unwrap();
     assert_eq!(st.code(), Some(0));
@@ -585,7 +585,7 @@ fn collector_over_tcp() {
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(0));
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(1000));
     signal(coll.id() as i32, libc::SIGTERM);
     assert_eq!(coll.wait().unwrap().code(), Some(0));
     let mut text = String::new();
