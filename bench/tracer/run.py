@@ -156,6 +156,7 @@ def main():
         print(f"{mode:<13} {kind:<9} {nat:>10.0f} {rk:>7.3f} {rn:>7.3f} {rs:>7.3f} {rk / rs:>6.1f} "
               f"{stops_per_op:>8.2f} {floor:>7.3f} {rk / floor:>7.2f} {tgt_s:>7} "
               f"{pdig if pdig else '':>6}{note}")
+    print(f"(load average at the end: {os.getloadavg()[0]:.2f})")
     print("\nthe same runs, as operations per CPU-second (app + tracer + children; robust to")
     print("other load on the machine, blind to idle time such as wake-up latency):")
     print(f"{'workload':<13} {'kiltx':>7} {'strace':>7} {'k/s':>6}")
