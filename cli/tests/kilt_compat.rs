@@ -49,8 +49,8 @@ fn s(v: &str) -> String {
 }
 
 /// The image configurations the peer README gives (nginx), and busybox's real one.
-fn image_config() -> PathBuf {
-    let p = tmp("images.json");
+fn image_config(tag: &str) -> PathBuf {
+    let p = tmp(&format!("images-{tag}.json"));
     fs::write(
         &p,
         json!({
@@ -307,11 +307,12 @@ fn run_case(c: &Case) -> Result<(Value, Vec<u8>), String> {
 
 #[test]
 fn kilt_fixtures_match_kilt_except_deliberate_differences() {
-    let images = image_config();
+    let images = image_config("fixtures");
     let mut cases = agent_kilt_cases(&images);
     cases.extend(sysdig_cases());
     let mut errs = Vec::new();
     let mut table = Vec::new();
+    let mut pairs = Vec::new();
     for c in &cases {
         let short = c.name.rsplit('/').next().unwrap_or_default();
         if short.starts_with("panic_") {
@@ -339,6 +340,15 @@ fn kilt_fixtures_match_kilt_except_deliberate_differences() {
                 continue;
             }
         };
+        // Checked by the real validators below.
+        let out_file = tmp(&format!("out-{}.json", pairs.len()));
+        fs::write(&out_file, &bytes).unwrap();
+        let kind = match serde_json::from_str::<Value>(&fs::read_to_string(&c.input).unwrap()) {
+            Ok(Value::Array(_)) => "containers",
+            Ok(Value::Object(m)) if m.contains_key("Resources") => "cloudformation",
+            _ => "taskdef",
+        };
+        pairs.push(json!({"input": c.input, "output": out_file, "kind": kind}));
         // Idempotent: patching the output again changes nothing.
         if !c.unwrap_containers {
             let again_in = tmp(&format!("again-{short}.json"));
@@ -403,6 +413,41 @@ fn kilt_fixtures_match_kilt_except_deliberate_differences() {
     }
     eprintln!("{}", table.join("\n"));
     let _ = fs::remove_file(&images);
+    // Every output passes cfn-lint / botocore with no problem its input did not have.
+    let pairs_file = tmp("pairs.json");
+    fs::write(&pairs_file, serde_json::to_string(&pairs).unwrap()).unwrap();
+    let run = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/validate.py"))
+        .arg(&pairs_file)
+        .output()
+        .expect("python3 must be installed");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for p in &pairs {
+        let _ = fs::remove_file(p["output"].as_str().unwrap_or_default());
+    }
+    let _ = fs::remove_file(&pairs_file);
+    // Three inputs already refer to an undeclared parameter (`Ref: Parameter`) in a container's
+    // environment; Kilt's sidecars inherit that variable, so the input's own problem shows up
+    // again at the sidecar. Nothing else may be new.
+    let new: Vec<&str> = report
+        .lines()
+        .filter(|l| {
+            l.contains(" (from ")
+                && !l.contains("E1020")
+                && !l.contains("'Parameter' is not one of")
+        })
+        .collect();
+    let inherited = report
+        .lines()
+        .filter(|l| l.contains(" (from "))
+        .all(|l| l.contains("/Environment/") && l.contains("'Parameter' is not one of"));
+    if !report.contains("new problem(s)") || !new.is_empty() || !inherited {
+        errs.push(format!("validators found problems:\n{report}"));
+    }
     assert!(
         errs.is_empty(),
         "{} problem(s):\n{}",
@@ -413,7 +458,7 @@ fn kilt_fixtures_match_kilt_except_deliberate_differences() {
 
 #[test]
 fn falco_recipe_loads_and_patches() {
-    let images = image_config();
+    let images = image_config("falco");
     let recipe = peer().join("recipes/falco.kilt.cfg");
     let input = peer().join("agent-kilt/fixtures/patching/hints_no_overrides.json");
     let out = kiltx(&[
@@ -468,7 +513,7 @@ fn falco_recipe_loads_and_patches() {
 
 #[test]
 fn convert_gives_an_equivalent_kiltx_definition() {
-    let images = image_config();
+    let images = image_config("convert");
     let recipe = peer().join("agent-kilt/recipes/task_pid_mode.kilt.cfg");
     let conv = kiltx(&[
         s("definition"),

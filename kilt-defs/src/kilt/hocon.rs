@@ -15,6 +15,10 @@ use crate::definition::Splice;
 /// How deep objects and arrays may nest.
 const MAX_DEPTH: usize = 64;
 
+/// How many substitutions one resolution may perform (substitutions that double at each level
+/// would otherwise grow without bound).
+const MAX_LOOKUPS: usize = 20_000;
+
 /// A resolved value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum V {
@@ -247,6 +251,7 @@ impl Recipe {
         let mut r = Resolver {
             recipe: self,
             stack: Vec::new(),
+            lookups: 0,
         };
         let p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
         r.lookup(&p, 0)
@@ -321,11 +326,19 @@ fn merge_slot(into: &mut Vec<(String, Slot)>, key: &str, slot: Slot) {
 struct Resolver<'a> {
     recipe: &'a Recipe,
     stack: Vec<Vec<String>>,
+    lookups: usize,
 }
 
 impl Resolver<'_> {
     /// Find `path` in the tree, resolving what lies on the way.
     fn lookup(&mut self, path: &[String], at: usize) -> Result<Option<V>, HoconError> {
+        self.lookups += 1;
+        if self.lookups > MAX_LOOKUPS {
+            return err(
+                at,
+                format!("more than {MAX_LOOKUPS} substitutions to resolve; the recipe is too large or its substitutions multiply"),
+            );
+        }
         if self.stack.iter().any(|p| p == path) || self.stack.len() > MAX_DEPTH {
             return err(
                 at,
@@ -984,5 +997,46 @@ mod tests {
         }
         let deep = "a: ".to_string() + &"[".repeat(200);
         assert!(Recipe::parse(&deep).is_err());
+        // Substitutions that double at each level stop with an error, not exhaustion.
+        let mut laughs = String::from("l0: [x, x]\n");
+        for i in 1..40 {
+            laughs.push_str(&format!("l{i}: ${{l{}}} ${{l{}}}\n", i - 1, i - 1));
+        }
+        let r = Recipe::parse(&laughs).unwrap();
+        assert!(r.resolve(&["l39"]).is_err());
+    }
+
+    /// Every prefix of a real recipe, and every single-byte change of it, parses or fails
+    /// cleanly, and resolves or fails cleanly.
+    #[test]
+    fn never_panics_on_mangled_recipes() {
+        let recipe = include_str!("../../../cli/tests/fixtures/kilt/mangle.kilt.cfg");
+        let bytes = recipe.as_bytes();
+        let mut texts: Vec<String> = (0..=bytes.len())
+            .filter_map(|n| std::str::from_utf8(&bytes[..n]).ok().map(String::from))
+            .collect();
+        for i in 0..bytes.len() {
+            for b in [
+                b'{', b'}', b'[', b']', b'"', b'$', b'\n', b'.', b':', b' ', 0xc3,
+            ] {
+                let mut m = bytes.to_vec();
+                m[i] = b;
+                if let Ok(t) = String::from_utf8(m) {
+                    texts.push(t);
+                }
+            }
+        }
+        for t in &texts {
+            if let Ok(r) = Recipe::parse(t) {
+                let r = r.with_given(&["original"], V::Obj(vec![]));
+                for p in [
+                    &["build"][..],
+                    &["build", "entry_point"],
+                    &["build", "mount"],
+                ] {
+                    let _ = r.resolve(p);
+                }
+            }
+        }
     }
 }
