@@ -128,7 +128,8 @@ enum DefinitionCommand {
         #[arg(long, value_name = "IMAGE", env = "KILTX_TRACER_IMAGE")]
         tracer_image: Option<String>,
     },
-    /// Check definition files; exit 2 with the problem if one is invalid.
+    /// Check definition files (and Kilt recipes' syntax and keys); exit 2 with the problem if
+    /// one is invalid.
     Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -163,7 +164,14 @@ fn main() -> ExitCode {
         }),
         Command::Definition(DefinitionCommand::Validate { files }) => files
             .iter()
-            .try_for_each(|f| patch_cmd::load_definition(Some(f), None).map(|_| ()))
+            .try_for_each(|f| {
+                if kilt_cmd::is_recipe(f, "auto") {
+                    // Kilt recipes: syntax and keys; substitutions resolve when patching.
+                    kilt_cmd::read_recipe(f, None).map(|_| ())
+                } else {
+                    patch_cmd::load_definition(Some(f), None).map(|_| ())
+                }
+            })
             .map(|()| 0),
         Command::Definition(DefinitionCommand::Convert {
             file,

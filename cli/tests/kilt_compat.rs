@@ -626,3 +626,66 @@ fn bad_recipes_fail_clearly() {
         );
     }
 }
+
+#[test]
+fn knobs_work_with_kiltx_definitions_too() {
+    let input = tmp("knobs-register.json");
+    fs::write(
+        &input,
+        json!({"family": "f", "containerDefinitions": [{"name": "app", "image": "a", "entryPoint": ["/a"]}]})
+            .to_string(),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![s("patch"), s("--quiet")];
+        args.extend(extra.iter().map(|x| x.to_string()));
+        args.push(input.to_string_lossy().into_owned());
+        kiltx(&args)
+    };
+    // Outside a template, the region and prefix cannot be defaulted.
+    let e = run(&["--log-group", "g"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("--log-region"),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    let ok = run(&[
+        "--log-group",
+        "g",
+        "--log-region",
+        "eu-west-1",
+        "--log-stream-prefix",
+        "p",
+        "--image-auth-secret",
+        "arn:aws:secretsmanager:eu-west-1:1:secret:pull",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let sidecar = &v["containerDefinitions"][1];
+    assert_eq!(sidecar["name"], "kiltx-tracer");
+    assert_eq!(
+        sidecar["logConfiguration"],
+        json!({"logDriver": "awslogs", "options": {"awslogs-group": "g", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "p"}})
+    );
+    assert_eq!(
+        sidecar["repositoryCredentials"],
+        json!({"credentialsParameter": "arn:aws:secretsmanager:eu-west-1:1:secret:pull"})
+    );
+    // Recipe-only options are refused with a kiltx definition.
+    let e = run(&["--parameterize-env"]);
+    assert_eq!(e.status.code(), Some(2));
+    // Recipes validate (syntax and keys).
+    let recipe = peer().join("recipes/sysdig-workload-agent.kilt.cfg");
+    let v = kiltx(&[
+        s("definition"),
+        s("validate"),
+        recipe.to_string_lossy().into_owned(),
+    ]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let _ = fs::remove_file(&input);
+}
