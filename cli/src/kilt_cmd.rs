@@ -144,25 +144,9 @@ pub fn add_parameters(
     if !patched_any {
         return Ok(());
     }
-    let params = recipe.parameters().map_err(engine("kiltx"))?;
-    let Value::Object(root) = value else {
-        return Ok(());
-    };
-    let section = root
-        .entry("Parameters")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Value::Object(section) = section else {
-        return Err(CliError::Usage(
-            "the template's Parameters is not an object; --parameterize-env cannot add to it"
-                .into(),
-        ));
-    };
-    for (name, default) in params {
-        section
-            .entry(name)
-            .or_insert_with(|| serde_json::json!({"Default": default, "Type": "String"}));
-    }
-    Ok(())
+    recipe
+        .add_template_parameters(value)
+        .map_err(engine("kiltx"))
 }
 
 /// `kiltx definition convert`.

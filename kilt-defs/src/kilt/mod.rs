@@ -553,6 +553,37 @@ impl KiltRecipe {
             .collect())
     }
 
+    /// `--parameterize-env` for a CloudFormation template: add the recipe's variables to its
+    /// `Parameters` (`Type: String`, `Default`: the recipe's value); parameters of the same name
+    /// that the template already has are kept.
+    pub fn add_template_parameters(&self, template: &mut Json) -> Result<(), Error> {
+        let params = self.parameters()?;
+        if params.is_empty() {
+            return Ok(());
+        }
+        let Json::Object(root) = template else {
+            return Err(Error::invalid(
+                vec![],
+                "expected a CloudFormation template (an object)",
+            ));
+        };
+        let section = root
+            .entry("Parameters")
+            .or_insert_with(|| Json::Object(Map::new()));
+        let Json::Object(section) = section else {
+            return Err(Error::invalid(
+                vec![PathStep::Key("Parameters".into())],
+                "expected an object; the recipe's variables cannot be added as parameters",
+            ));
+        };
+        for (name, default) in params {
+            section
+                .entry(name)
+                .or_insert_with(|| serde_json::json!({"Default": default, "Type": "String"}));
+        }
+        Ok(())
+    }
+
     /// The container spec of one evaluation. `own_env` is the container's own environment
     /// variable names (their recipe values are written literally, never as parameters).
     fn spec(
