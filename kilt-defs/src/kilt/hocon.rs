@@ -152,6 +152,9 @@ pub struct Recipe {
     root: Vec<(String, Slot)>,
     /// Where each field (by full path; list items by index) was last written.
     positions: Vec<(Vec<String>, usize)>,
+    /// Required substitutions under this top-level key that are not set resolve to the text
+    /// `${path}` instead of failing (for evaluations before the real values are known).
+    stand_in: Option<String>,
 }
 
 impl Recipe {
@@ -166,6 +169,7 @@ impl Recipe {
         let mut r = Recipe {
             root: Vec::new(),
             positions: Vec::new(),
+            stand_in: None,
         };
         record_positions(&mut r.positions, &[], &fields);
         r.merge_fields(fields);
@@ -181,7 +185,15 @@ impl Recipe {
         Recipe {
             root,
             positions: self.positions.clone(),
+            stand_in: None,
         }
+    }
+
+    /// Let unset required substitutions under the top-level key `prefix` resolve to the text
+    /// `${path}` (stand-ins for values known only later).
+    pub fn with_stand_ins(mut self, prefix: &str) -> Recipe {
+        self.stand_in = Some(prefix.to_string());
+        self
     }
 
     /// The byte offset where `path` (or the nearest enclosing field) was written.
@@ -457,6 +469,16 @@ impl Resolver<'_> {
                             any = true;
                         }
                         None if *optional => {}
+                        None if self.recipe.stand_in.as_deref()
+                            == path.first().map(String::as_str) =>
+                        {
+                            if any && !ws_pending.is_empty() {
+                                parts.push((V::Str(std::mem::take(&mut ws_pending)), true, *at));
+                            }
+                            ws_pending.clear();
+                            parts.push((V::Str(format!("${{{}}}", path.join("."))), false, *at));
+                            any = true;
+                        }
                         None => {
                             return err(
                                 *at,

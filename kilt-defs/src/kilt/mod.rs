@@ -201,12 +201,17 @@ struct Mount {
 /// The variables of one evaluation.
 struct Vars {
     original: Vec<(String, V)>,
+    /// Unset `original.*` variables stand for themselves (before any container is seen).
+    stand_ins: bool,
 }
 
 impl KiltRecipe {
     /// Parse a recipe. `config` is the recipe configuration (`config.*`), a JSON object.
     pub fn parse(text: &str, origin: &str, config: Option<&Json>) -> Result<KiltRecipe, Error> {
-        let parsed = Recipe::parse(text).map_err(|e| hocon_error(text, origin, &[], e))?;
+        let parsed = Recipe::parse(text).map_err(|mut e| {
+            e.message = format!("HOCON syntax error: {}", e.message);
+            hocon_error(text, origin, &[], e)
+        })?;
         let defaults = Recipe::parse(DEFAULTS)
             .map_err(|e| hocon_error(DEFAULTS, "(Kilt defaults)", &[], e))?;
         let config = match config {
@@ -273,10 +278,16 @@ impl KiltRecipe {
     }
 
     fn with_vars(&self, vars: &Vars) -> Recipe {
-        self.recipe
+        let r = self
+            .recipe
             .clone()
             .with_given(&["original"], V::Obj(vars.original.clone()))
-            .with_given(&["config"], self.config.clone())
+            .with_given(&["config"], self.config.clone());
+        if vars.stand_ins {
+            r.with_stand_ins("original")
+        } else {
+            r
+        }
     }
 
     fn get(&self, r: &Recipe, path: &[&str]) -> Result<Option<V>, Error> {
@@ -506,7 +517,10 @@ impl KiltRecipe {
             original.push(("environment_variables".into(), V::Obj(Vec::new())));
             original.push(("metadata".into(), V::Obj(Vec::new())));
         }
-        Vars { original }
+        Vars {
+            original,
+            stand_ins: placeholders,
+        }
     }
 
     /// The recipe as a kiltx definition, for the engine's checks before any container is seen
@@ -754,7 +768,10 @@ impl Tailor for RecipeTailor {
             if let Some(image) = field(c, "image") {
                 original.push(("image".to_string(), V::from_json(image)));
             }
-            let e = self.recipe.evaluate(&Vars { original })?;
+            let e = self.recipe.evaluate(&Vars {
+                original,
+                stand_ins: false,
+            })?;
             if let Some(img) = &e.image {
                 let own = field(c, "image").map(V::from_json);
                 if Some(img) != own.as_ref() {

@@ -76,3 +76,17 @@ fn parameter_names_follow_kilt() {
     assert_eq!(parameter_name("PLAIN1"), "PLAIN1");
     assert_eq!(parameter_name("A__B"), "aB");
 }
+
+#[test]
+fn per_task_variables_wait_for_the_task() {
+    // A required task tag cannot be known before a task is seen: loading works, patching a
+    // task without the tag names the variable.
+    let text = "build {\n  entry_point: [\"/k\"] ${?original.entry_point} ${?original.command}\n  command: []\n  environment_variables { TEAM: ${original.metadata.team} }\n}\n";
+    let r = KiltRecipe::parse(text, "r", None).unwrap();
+    assert!(r.definition(&Knobs::default()).is_ok());
+    let e = r.convert().unwrap_err().to_string();
+    assert!(
+        e.contains("${original.metadata.team}") && e.contains("per container"),
+        "{e}"
+    );
+}
