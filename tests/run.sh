@@ -15,10 +15,11 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-# Validators for the outputs: cfn-lint (CloudFormation) and botocore (ECS API shapes).
-if ! python3 -c 'import cfnlint, botocore' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null; then
-    echo "tests/run.sh: installing cfn-lint and botocore"
-    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34'
+# Validators: cfn-lint (CloudFormation), botocore (ECS API shapes), checkov (the macro's stack).
+# One pip run, so that pip resolves their shared dependencies together.
+if ! python3 -c 'import cfnlint, botocore, checkov' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null || ! command -v checkov >/dev/null; then
+    echo "tests/run.sh: installing cfn-lint, botocore, checkov"
+    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34' 'checkov>=3,<4'
 fi
 
 cargo build --workspace --all-targets --locked
