@@ -2,6 +2,7 @@
 
 mod error;
 mod io;
+mod kilt_cmd;
 mod patch_cmd;
 
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Patch task definitions so that their containers are traced.
-    Patch(PatchArgs),
+    Patch(Box<PatchArgs>),
     /// Show or check definitions (what kiltx injects).
     #[command(subcommand)]
     Definition(DefinitionCommand),
@@ -90,6 +91,30 @@ pub struct PatchArgs {
     /// Print no summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to read --definition: a kiltx definition (YAML/JSON), a Kilt recipe (HOCON), or by
+    /// its name (`*.kilt.cfg`, `*.cfg`, `*.conf` are Kilt recipes).
+    #[arg(long, value_name = "FORMAT", value_parser = ["auto", "kiltx", "kilt"], default_value = "auto")]
+    pub definition_format: String,
+    /// Kilt recipes: the recipe's configuration (`config.*`), as JSON or @FILE.
+    #[arg(long, value_name = "JSON")]
+    pub recipe_config: Option<String>,
+    /// Send the sidecars' logs to this CloudWatch log group (awslogs driver); empty for none.
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Option<String>,
+    /// Region of --log-group (default in templates: the stack's region, `Ref: AWS::Region`).
+    #[arg(long, value_name = "REGION", requires = "log_group")]
+    pub log_region: Option<String>,
+    /// Stream prefix for --log-group (default in templates: the task definition's logical ID).
+    #[arg(long, value_name = "PREFIX", requires = "log_group")]
+    pub log_stream_prefix: Option<String>,
+    /// Secret (ARN) with the registry credentials for the sidecars' images
+    /// (repositoryCredentials).
+    #[arg(long, value_name = "ARN")]
+    pub image_auth_secret: Option<String>,
+    /// Kilt recipes, templates: the recipe's environment variables become template Parameters
+    /// (defaults: the recipe's values), referenced with Ref.
+    #[arg(long)]
+    pub parameterize_env: bool,
 }
 
 #[derive(Subcommand)]
@@ -103,10 +128,19 @@ enum DefinitionCommand {
         #[arg(long, value_name = "IMAGE", env = "KILTX_TRACER_IMAGE")]
         tracer_image: Option<String>,
     },
-    /// Check definition files; exit 2 with the problem if one is invalid.
+    /// Check definition files (and Kilt recipes' syntax and keys); exit 2 with the problem if
+    /// one is invalid.
     Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Print the kiltx definition equivalent to a Kilt recipe (.kilt.cfg).
+    Convert {
+        #[arg(value_name = "FILE.kilt.cfg")]
+        file: PathBuf,
+        /// The recipe's configuration (`config.*`), as JSON or @FILE.
+        #[arg(long, value_name = "JSON")]
+        recipe_config: Option<String>,
     },
 }
 
@@ -130,8 +164,19 @@ fn main() -> ExitCode {
         }),
         Command::Definition(DefinitionCommand::Validate { files }) => files
             .iter()
-            .try_for_each(|f| patch_cmd::load_definition(Some(f), None).map(|_| ()))
+            .try_for_each(|f| {
+                if kilt_cmd::is_recipe(f, "auto") {
+                    // Kilt recipes: syntax and keys; substitutions resolve when patching.
+                    kilt_cmd::read_recipe(f, None).map(|_| ())
+                } else {
+                    patch_cmd::load_definition(Some(f), None).map(|_| ())
+                }
+            })
             .map(|()| 0),
+        Command::Definition(DefinitionCommand::Convert {
+            file,
+            recipe_config,
+        }) => kilt_cmd::convert(&file, recipe_config.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::definition::{Arg, Definition, Sidecar, Splice};
+use crate::definition::{Arg, ContainerSpec, Definition, Sidecar, Splice};
 use crate::error::{Error, Path};
 use crate::image::{ImageConfig, ImageConfigs, DEFAULT_PLATFORM};
 use crate::intrinsic;
@@ -29,6 +29,37 @@ pub struct Options {
     pub include_containers: Option<Vec<String>>,
     /// Never trace these containers (added to a `kilt-ignore-containers` tag's list).
     pub ignore_containers: Vec<String>,
+    /// Adjusts the definition for each task definition and container (e.g. a Kilt recipe,
+    /// evaluated per container); `None` applies the definition as it is.
+    pub tailor: Option<std::sync::Arc<dyn Tailor>>,
+}
+
+/// Makes the definition specific to one task definition and its selected containers, before
+/// they are patched: how definitions whose content depends on the task (Kilt recipes, whose
+/// variables include the container's name, image and environment) plug into the one engine.
+pub trait Tailor: std::fmt::Debug + Send + Sync {
+    /// The definition for `task`. Its sidecars must have the names (in order) of the
+    /// definition given to [`patch`].
+    fn tailor(&self, task: &TaskView<'_>) -> Result<Tailored, Error>;
+}
+
+/// What a [`Tailor`] sees of a task definition.
+#[derive(Debug)]
+pub struct TaskView<'a> {
+    pub site: &'a Site,
+    /// The task definition's tags (`Tags`/`tags`) as written, if any.
+    pub tags: Option<&'a Value>,
+    /// The selected containers, before patching, with their index in the containers list.
+    pub containers: Vec<(usize, &'a Map<String, Value>)>,
+}
+
+/// A definition made for one task definition.
+#[derive(Debug, Clone)]
+pub struct Tailored {
+    pub definition: Definition,
+    /// One spec per selected container (in the order of [`TaskView::containers`]); empty to use
+    /// `definition.containers` for all.
+    pub containers: Vec<ContainerSpec>,
 }
 
 /// What happened to each task definition.
@@ -246,6 +277,24 @@ struct Cx<'a> {
     needs: Option<&'a RefCell<Vec<NeededImage>>>,
 }
 
+impl<'a> Cx<'a> {
+    /// The same context with another definition (one made for the task or a container).
+    fn with_def<'b>(&'b self, def: &'b Definition) -> Cx<'b>
+    where
+        'a: 'b,
+    {
+        Cx {
+            site: self.site,
+            def,
+            opts: self.opts,
+            images: self.images,
+            params: self.params,
+            platform: self.platform.as_ref().cloned().map_err(clone_error),
+            needs: self.needs,
+        }
+    }
+}
+
 /// The platform a task runs on, from `runtimePlatform.cpuArchitecture`.
 fn task_platform(target: &Value, site: &Site) -> Result<Result<String, Error>, Error> {
     let Value::Object(props) = target else {
@@ -385,6 +434,7 @@ impl Cx<'_> {
     fn patch_task(&self, target: &mut Value) -> Result<TaskStatus, Vec<Error>> {
         let path = self.site.path.clone();
         let d = self.site.dialect;
+        let mut raw_tags: Option<Value> = None;
         // Where the containers are.
         let (containers_path, tags) = if self.site.shape == Shape::Containers {
             (path.clone(), Vec::new())
@@ -396,6 +446,11 @@ impl Cx<'_> {
                 return Ok(TaskStatus::Skipped(reason));
             }
             let tags = self.tags(props, &path).map_err(|e| vec![e])?;
+            if self.opts.tailor.is_some() {
+                raw_tags = get(props, "tags", &path)
+                    .map_err(|e| vec![e])?
+                    .map(|(_, v)| v.clone());
+            }
             let key = match find_key(props, "containerDefinitions", &path).map_err(|e| vec![e])? {
                 Some(k) => k,
                 None => {
@@ -571,14 +626,70 @@ impl Cx<'_> {
             ));
         }
 
+        // A definition made for this task, where a tailor is given.
+        let tailored = match &self.opts.tailor {
+            None => None,
+            Some(t) => {
+                let view = TaskView {
+                    site: self.site,
+                    tags: raw_tags.as_ref(),
+                    containers: targets
+                        .iter()
+                        .filter_map(|&i| containers[i].as_object().map(|m| (i, m)))
+                        .collect(),
+                };
+                let made = t.tailor(&view).map_err(|e| vec![e])?;
+                let names = |d: &Definition| -> Vec<String> {
+                    d.sidecars.iter().map(|s| s.name.clone()).collect()
+                };
+                if names(&made.definition) != names(self.def)
+                    || !(made.containers.is_empty()
+                        || made.containers.len() == view.containers.len())
+                {
+                    return Err(vec![Error::invalid(
+                        path.clone(),
+                        "internal error: the definition made for this task does not match the one given",
+                    )]);
+                }
+                Some(made)
+            }
+        };
+        let task_cx;
+        let cx: &Cx = match &tailored {
+            Some(t) => {
+                task_cx = self.with_def(&t.definition);
+                &task_cx
+            }
+            None => self,
+        };
+        let per_container: Vec<Definition> = match &tailored {
+            Some(t) => t
+                .containers
+                .iter()
+                .map(|spec| Definition {
+                    containers: spec.clone(),
+                    ..t.definition.clone()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+
         let mut wrapped = Vec::new();
         let mut already = Vec::new();
-        for &i in &targets {
+        for (n, &i) in targets.iter().enumerate() {
             let cpath = at(&containers_path, i);
             let Value::Object(m) = &mut containers[i] else {
                 continue;
             };
-            match self.patch_container(m, &cpath, &display[i]) {
+            let container_cx;
+            let ccx: &Cx = match per_container.get(n) {
+                Some(def) => {
+                    container_cx = cx.with_def(def);
+                    &container_cx
+                }
+                None => cx,
+            };
+            match ccx.patch_container(m, &cpath, &display[i]) {
                 Ok(true) => wrapped.push(display[i].clone()),
                 Ok(false) => already.push(display[i].clone()),
                 Err(mut e) => errors.append(&mut e),
@@ -588,7 +699,7 @@ impl Cx<'_> {
             return Err(errors);
         }
         // Sidecars: add, or bring an existing one up to the definition.
-        for (s, idx) in self.def.sidecars.iter().zip(&sidecar_at) {
+        for (s, idx) in cx.def.sidecars.iter().zip(&sidecar_at) {
             let fresh = sidecar_value(s, d);
             match idx {
                 Some(i) => {
@@ -612,7 +723,7 @@ impl Cx<'_> {
         }
         // Task-level settings.
         if self.site.shape != Shape::Containers {
-            if let Some(pid) = &self.def.task.pid_mode {
+            if let Some(pid) = &cx.def.task.pid_mode {
                 if let Value::Object(props) = target {
                     match get(props, "pidMode", &path) {
                         Ok(None) => {
@@ -1244,7 +1355,9 @@ pub fn sidecar_value(s: &Sidecar, d: Dialect) -> Map<String, Value> {
     let k = |c: &str| d.key(c);
     m.insert(k("name"), s.name.clone().into());
     m.insert(k("image"), s.image.clone().into());
-    m.insert(k("essential"), s.essential.into());
+    if let Some(e) = s.essential {
+        m.insert(k("essential"), e.into());
+    }
     let list = |v: &Vec<String>| Value::Array(v.iter().cloned().map(Value::String).collect());
     if let Some(e) = &s.entry_point {
         m.insert(k("entryPoint"), list(e));

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use kilt_defs::definition::{Definition, LogConfiguration};
 use kilt_defs::image::ImageConfigs;
-use kilt_defs::patch::{self, Options};
+use kilt_defs::kilt::{KiltRecipe, Knobs};
+use kilt_defs::patch::{self, Options, Tailor};
 use kilt_defs::shape::{Dialect, Shape, Site};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -74,6 +75,17 @@ pub struct Config {
     pub include_ec2: bool,
     /// Log group for the sidecars' awslogs driver (region: the request's).
     pub log_group: Option<String>,
+    /// A Kilt recipe as the definition (`KILTX_DEFINITION_FORMAT=kilt`).
+    pub kilt: Option<KiltSetup>,
+}
+
+/// A Kilt recipe, applied per task definition (see `kilt_defs::kilt`).
+#[derive(Debug, Clone)]
+pub struct KiltSetup {
+    pub recipe: KiltRecipe,
+    pub tailor: std::sync::Arc<dyn Tailor>,
+    /// The recipe's variables become template Parameters (`KILTX_PARAMETERIZE_ENV`).
+    pub parameterize_env: bool,
 }
 
 /// Environment variables the function reads.
@@ -88,6 +100,65 @@ pub mod env {
     pub const TRACER_IMAGE: &str = "KILTX_TRACER_IMAGE";
     /// Send the sidecars' output to this CloudWatch log group.
     pub const LOG_GROUP: &str = "KILTX_LOG_GROUP";
+    /// How to read KILTX_DEFINITION: `kiltx` (YAML/JSON), `kilt` (a Kilt recipe, HOCON), or
+    /// `auto` (a recipe when it starts with `build` or `task`).
+    pub const DEFINITION_FORMAT: &str = "KILTX_DEFINITION_FORMAT";
+    /// Kilt recipes: the recipe's configuration (`config.*`), a JSON object.
+    pub const RECIPE_CONFIG: &str = "KILTX_RECIPE_CONFIG";
+    /// Secret ARN for the sidecars' repositoryCredentials.
+    pub const IMAGE_AUTH_SECRET: &str = "KILTX_IMAGE_AUTH_SECRET";
+    /// Kilt recipes: the recipe's environment variables become template Parameters.
+    pub const PARAMETERIZE_ENV: &str = "KILTX_PARAMETERIZE_ENV";
+}
+
+/// Whether an inline definition is a Kilt recipe (its first key is `build` or `task`).
+fn looks_like_recipe(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("//"))
+        .is_some_and(|l| {
+            let rest = l
+                .strip_prefix("build")
+                .or_else(|| l.strip_prefix("task"))
+                .map(str::trim_start);
+            rest.is_some_and(|r| r.starts_with(['{', '.', ':', '=']))
+        })
+}
+
+/// Read a Kilt recipe configuration from the environment.
+fn kilt_from_env(
+    text: &str,
+    var: &impl Fn(&str) -> Option<String>,
+) -> Result<(Definition, KiltSetup), String> {
+    let config = match var(env::RECIPE_CONFIG).filter(|s| !s.trim().is_empty()) {
+        Some(c) => Some(
+            serde_json::from_str::<Value>(&c)
+                .map_err(|e| format!("{}: not JSON: {e}", env::RECIPE_CONFIG))?,
+        ),
+        None => None,
+    };
+    let recipe =
+        KiltRecipe::parse(text, env::DEFINITION, config.as_ref()).map_err(|e| e.to_string())?;
+    let parameterize_env = parse_bool(
+        env::PARAMETERIZE_ENV,
+        &var(env::PARAMETERIZE_ENV).unwrap_or_default(),
+    )?;
+    let knobs = Knobs {
+        log_group: var(env::LOG_GROUP).filter(|s| !s.trim().is_empty()),
+        image_auth_secret: var(env::IMAGE_AUTH_SECRET).filter(|s| !s.trim().is_empty()),
+        parameterize_env,
+        tracer_image: var(env::TRACER_IMAGE).filter(|s| !s.trim().is_empty()),
+        ..Knobs::default()
+    };
+    let (definition, tailor) = recipe.clone().tailor(knobs).map_err(|e| e.to_string())?;
+    Ok((
+        definition,
+        KiltSetup {
+            recipe,
+            tailor,
+            parameterize_env,
+        },
+    ))
 }
 
 fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
@@ -101,7 +172,42 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
 impl Config {
     /// Read the configuration; `var` looks up an environment variable.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-        let mut definition = match var(env::DEFINITION).filter(|s| !s.trim().is_empty()) {
+        let text = var(env::DEFINITION).filter(|s| !s.trim().is_empty());
+        let format = var(env::DEFINITION_FORMAT).unwrap_or_default();
+        let kilt = match (format.trim(), &text) {
+            ("kilt", Some(_)) => true,
+            ("kilt", None) => {
+                return Err(format!(
+                    "{}=kilt, but {} has no recipe",
+                    env::DEFINITION_FORMAT,
+                    env::DEFINITION
+                ))
+            }
+            ("" | "auto", Some(t)) => looks_like_recipe(t),
+            ("" | "auto" | "kiltx", _) => false,
+            (other, _) => {
+                return Err(format!(
+                    "{}={other:?}: expected kiltx, kilt or auto",
+                    env::DEFINITION_FORMAT
+                ))
+            }
+        };
+        if let (true, Some(t)) = (kilt, &text) {
+            let (definition, setup) = kilt_from_env(t, &var)?;
+            let opt_in = parse_bool(env::OPT_IN, &var(env::OPT_IN).unwrap_or_default())?;
+            let include_ec2 =
+                parse_bool(env::INCLUDE_EC2, &var(env::INCLUDE_EC2).unwrap_or_default())?;
+            return Ok(Config {
+                definition,
+                opt_in,
+                include_ec2,
+                // The recipe's tailor sets the log configuration (Kilt's: Ref AWS::Region, the
+                // task's logical ID as the stream prefix).
+                log_group: None,
+                kilt: Some(setup),
+            });
+        }
+        let mut definition = match text {
             Some(text) => Definition::parse(&text, env::DEFINITION).map_err(|e| e.to_string())?,
             None => Definition::builtin(),
         };
@@ -113,11 +219,27 @@ impl Config {
         let opt_in = parse_bool(env::OPT_IN, &var(env::OPT_IN).unwrap_or_default())?;
         let include_ec2 = parse_bool(env::INCLUDE_EC2, &var(env::INCLUDE_EC2).unwrap_or_default())?;
         let log_group = var(env::LOG_GROUP).filter(|s| !s.trim().is_empty());
+        Knobs {
+            image_auth_secret: var(env::IMAGE_AUTH_SECRET).filter(|s| !s.trim().is_empty()),
+            ..Knobs::default()
+        }
+        .apply_static(&mut definition);
+        if parse_bool(
+            env::PARAMETERIZE_ENV,
+            &var(env::PARAMETERIZE_ENV).unwrap_or_default(),
+        )? {
+            return Err(format!(
+                "{} applies to Kilt recipes ({}=kilt)",
+                env::PARAMETERIZE_ENV,
+                env::DEFINITION_FORMAT
+            ));
+        }
         Ok(Config {
             definition,
             opt_in,
             include_ec2,
             log_group,
+            kilt: None,
         })
     }
 }
@@ -227,9 +349,17 @@ pub fn handle(
         opt_in: config.opt_in,
         include_ec2: config.include_ec2,
         parameters: parameter_values(&template_parameter_values),
+        tailor: config.kilt.as_ref().map(|k| k.tailor.clone()),
         ..Options::default()
     };
     let snippet = is_task_definition_properties(&fragment);
+    if snippet && config.kilt.as_ref().is_some_and(|k| k.parameterize_env) {
+        return MacroResponse::failure(
+            request_id,
+            fragment,
+            format!("kiltx macro: {} adds template Parameters, so it needs the macro at the template level (Transform: [Kiltx]), not Fn::Transform on one task definition", env::PARAMETERIZE_ENV),
+        );
+    }
     if snippet {
         // An explicit Fn::Transform on one task definition selects it.
         opts.opt_in = false;
@@ -249,7 +379,20 @@ pub fn handle(
         let params = patch::template_parameters(None, &opts);
         patch::patch_site(&mut patched, &site, &def, &opts, images, &params).map(|_| ())
     } else if fragment.get("Resources").is_some() {
-        patch::patch(&mut patched, Shape::CloudFormation, &def, &opts, images).map(|_| ())
+        patch::patch(&mut patched, Shape::CloudFormation, &def, &opts, images).and_then(|report| {
+            match &config.kilt {
+                Some(k)
+                    if k.parameterize_env
+                        && report
+                            .tasks
+                            .iter()
+                            .any(|t| matches!(t.status, patch::TaskStatus::Patched { .. })) =>
+                {
+                    k.recipe.add_template_parameters(&mut patched)
+                }
+                _ => Ok(()),
+            }
+        })
     } else {
         return MacroResponse::failure(
             request_id,

@@ -49,8 +49,9 @@ pub struct Definition {
 pub struct Sidecar {
     pub name: String,
     pub image: String,
-    #[serde(default)]
-    pub essential: bool,
+    /// `essential`; `null` leaves it out (ECS then treats the sidecar as essential).
+    #[serde(default = "not_essential")]
+    pub essential: Option<bool>,
     pub entry_point: Option<Vec<String>>,
     pub command: Option<Vec<String>>,
     pub cpu: Option<u32>,
@@ -109,6 +110,10 @@ pub struct ContainerSpec {
     /// `dependsOn` entries added.
     #[serde(default)]
     pub depends_on: Vec<DependsOn>,
+}
+
+fn not_essential() -> Option<bool> {
+    Some(false)
 }
 
 fn default_name_variable() -> Option<String> {
@@ -344,6 +349,11 @@ impl Definition {
         Value::Object(root)
     }
 
+    /// Validate a definition made in code (e.g. from a Kilt recipe): the path and the problem.
+    pub fn check(&self) -> Result<(), (Path, String)> {
+        self.validate()
+    }
+
     fn validate(&self) -> Result<(), (Path, String)> {
         let key = |k: &str| PathStep::Key(k.to_string());
         if self.version != 1 {
@@ -577,7 +587,10 @@ fn sidecar_value(s: &Sidecar) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), s.name.clone().into());
     m.insert("image".into(), s.image.clone().into());
-    m.insert("essential".into(), s.essential.into());
+    m.insert(
+        "essential".into(),
+        s.essential.map_or(Value::Null, Value::Bool),
+    );
     let list = |v: &Vec<String>| Value::Array(v.iter().cloned().map(Value::String).collect());
     if let Some(e) = &s.entry_point {
         m.insert("entryPoint".into(), list(e));
