@@ -6,6 +6,7 @@ pub mod document;
 pub mod error;
 pub mod intrinsic;
 pub mod json;
+pub mod lint;
 pub mod source;
 pub mod yaml;
 
