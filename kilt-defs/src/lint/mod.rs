@@ -618,8 +618,15 @@ impl Task<'_> {
                             return None;
                         }
                         placeholders.push(i);
+                        // An intrinsic image the engine could resolve from the template's
+                        // parameters is just an unknown image.
                         Some(match field_of(c, "image") {
-                            Some((_, v)) if intrinsic::is_intrinsic(v) => rules::IMAGE_UNRESOLVED,
+                            Some((_, v))
+                                if intrinsic::is_intrinsic(v)
+                                    && message.contains("cannot know") =>
+                            {
+                                rules::IMAGE_UNRESOLVED
+                            }
                             _ => rules::IMAGE_UNKNOWN,
                         })
                     });
@@ -694,11 +701,13 @@ impl Task<'_> {
                 .filter(|s| !sidecar_names.contains(s) && Some(*s) != names[i])
                 .filter_map(|s| names.iter().position(|n| *n == Some(s)))
                 .collect();
-            if known || (has_ptrace(c) && !sources.is_empty()) {
+            if known {
                 foreign.insert(i);
                 foreign_sidecars.extend(sources);
             }
         }
+        // A sidecar of another tool runs that tool's own program (e.g. /kilt/wait).
+        foreign.retain(|i| !foreign_sidecars.contains(i));
 
         let mut any_wrapped_before = false;
         let mut any_wrapped_after = false;
