@@ -21,6 +21,22 @@ if ! python3 -c 'import cfnlint, botocore' >/dev/null 2>&1 || ! command -v cfn-l
     python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34'
 fi
 
+# The SARIF 2.1.0 JSON schema, for `kiltx lint --format sarif` (cli/tests/lint_cli.rs): shipped
+# by the npm package @microsoft/jest-sarif (MIT); validated with python3's jsonschema.
+sarif_dir=target/sarif-schema
+if [[ ! -f $sarif_dir/package/lib/schemas/sarif-2.1.0-rtm.5.json ]]; then
+    command -v npm >/dev/null || {
+        echo "tests/run.sh: installing npm"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    }
+    echo "tests/run.sh: fetching the SARIF 2.1.0 schema (npm package @microsoft/jest-sarif)"
+    mkdir -p "$sarif_dir"
+    (cd "$sarif_dir" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null \
+        && tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas package/package.json)
+fi
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore 'jsonschema>=4'
+
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 cargo fmt --all -- --check

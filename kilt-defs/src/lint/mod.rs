@@ -878,14 +878,19 @@ impl Task<'_> {
                     Some((_, Value::String(image))) => self.cx.images.get(image),
                     _ => None,
                 };
-                if let Some(ep) = config.and_then(|c| c.entrypoint.as_ref()) {
-                    let starts = !ep.is_empty()
-                        && argv.len() >= ep.len()
+                // The signature of a wrapper that dropped the image's ENTRYPOINT: the argv
+                // starts with the image's CMD program, not with the ENTRYPOINT. (An argv that
+                // starts with something else is an entrypoint override, which is fine.)
+                let ep = config.and_then(|c| c.entrypoint.as_ref());
+                let cmd0 = config.and_then(|c| c.cmd.as_ref()).and_then(|c| c.first());
+                if let (Some(ep), Some(cmd0)) = (ep, cmd0) {
+                    let starts = argv.len() >= ep.len()
                         && ep
                             .iter()
                             .zip(&argv)
                             .all(|(e, a)| a.as_str() == Some(e.as_str()));
-                    if !ep.is_empty() && !starts {
+                    let runs_cmd = argv.first().and_then(Value::as_str) == Some(cmd0.as_str());
+                    if !ep.is_empty() && !starts && runs_cmd {
                         self.push(
                             rules::ARGV_DIFFERS,
                             format!(

@@ -70,8 +70,8 @@ rules! {
         "the wrapped container's original command line is lost",
         "The container is wrapped, but what the launcher runs is empty, or is the launcher again (wrapped twice). The container would not run its application. Restore the container's original entryPoint/command (or the image's ENTRYPOINT/CMD) and run `kiltx patch` once.";
     ARGV_DIFFERS = "KX009", "argv-differs-from-image", Warning,
-        "the wrapped command line does not start with the image's ENTRYPOINT",
-        "The image's ENTRYPOINT is known (from --image-config), yet the command line the launcher runs does not start with it. Either the task definition deliberately overrode the entrypoint (then suppress this finding for the resource), or a tool that wrapped the container dropped the image's ENTRYPOINT, and the application starts without it. Restore the original entryPoint/command and run `kiltx patch`.";
+        "the wrapped command line runs the image's CMD without its ENTRYPOINT",
+        "The image's ENTRYPOINT and CMD are known (from --image-config), and the command line the launcher runs starts with the image's CMD program instead of its ENTRYPOINT: a tool that wrapped the container kept the command but dropped the image's ENTRYPOINT, so the application starts without it (e.g. nginx without /docker-entrypoint.sh). Restore the container's original entryPoint/command and run `kiltx patch`; if the entrypoint was overridden on purpose, suppress this finding for the resource.";
     IMAGE_UNKNOWN = "KX010", "image-config-unknown", Error,
         "kiltx patch cannot rebuild the argv: no entryPoint and the image's ENTRYPOINT/CMD are unknown",
         "The container has no entryPoint, so its process is the image's ENTRYPOINT/CMD, which kiltx does not know (this version does not query registries). `kiltx patch` refuses to guess and fails. Set EntryPoint (and Command) on the container, or give the image's configuration with `--image-config FILE` (JSON: {\"IMAGE\": {\"entrypoint\": [...], \"cmd\": [...]}}).";
