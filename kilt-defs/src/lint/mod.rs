@@ -161,17 +161,17 @@ pub fn lint(
         })
         .map(|(rule, message, path, resource)| {
             let path: Path = prefix.iter().cloned().chain(path).collect();
-            let (line, column) = doc.position(&path);
             Finding {
                 rule,
                 message,
                 path,
                 resource,
-                line,
-                column,
+                line: 0,
+                column: 0,
             }
         })
         .collect();
+    locate(doc, &mut out);
     out.sort_by(|a, b| {
         (a.line, a.column, a.rule.id)
             .cmp(&(b.line, b.column, b.rule.id))
@@ -179,6 +179,33 @@ pub fn lint(
     });
     out.dedup();
     Ok(out)
+}
+
+/// Fill in line and column: what [`Document::position`] gives, computed in one pass over the
+/// text for all findings (one scan per finding is quadratic on large templates).
+fn locate(doc: &Document, findings: &mut [Finding]) {
+    let mut order: Vec<(usize, usize)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (doc.tree.find(&f.path).span.start.min(doc.text.len()), i))
+        .collect();
+    order.sort_unstable();
+    let (mut line, mut line_start, mut pos) = (1usize, 0usize, 0usize);
+    for (offset, i) in order {
+        let mut offset = offset;
+        while !doc.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        for (j, b) in doc.text.as_bytes()[pos..offset].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = pos + j + 1;
+            }
+        }
+        pos = offset;
+        findings[i].line = line;
+        findings[i].column = doc.text[line_start..offset].chars().count() + 1;
+    }
 }
 
 type Raw = (&'static Rule, String, Path, Option<String>);

@@ -76,3 +76,22 @@ fn suppressions_parse_ids_and_names() {
     );
     assert_eq!(unknown, vec!["KX999"]);
 }
+
+#[test]
+fn positions_are_the_documents() {
+    let text = "{\n  \"family\": \"f\",\n  \"containerDefinitions\": [\n    {\"name\": \"é\", \"image\": \"x\", \"entryPoint\": [\"/a\"],\n     \"environment\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter22\"}]}\n  ]\n}\n";
+    let doc = crate::parse_document(text).unwrap();
+    let findings = lint(
+        &doc,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+    }
+}
