@@ -79,6 +79,10 @@ pub struct LintArgs {
     /// The inputs' shape, when detection is not wanted.
     #[arg(long, value_name = "SHAPE", value_parser = ["auto", "cloudformation", "register", "describe", "containers"], default_value = "auto")]
     pub input_format: String,
+    /// Quietly skip named files that are not templates or task definitions, as files found in
+    /// directories are (for pre-commit, which passes every changed file).
+    #[arg(long)]
+    pub skip_other_files: bool,
     /// Refuse inputs larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kilt_defs::DEFAULT_MAX_INPUT)]
     pub max_input_size: usize,
@@ -188,7 +192,12 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
         });
     }
     let mut problems: Vec<CliError> = Vec::new();
-    let inputs = expand(&args.inputs, &mut problems);
+    let mut inputs = expand(&args.inputs, &mut problems);
+    if args.skip_other_files {
+        for i in &mut inputs {
+            i.discovered = true;
+        }
+    }
     let mut checked = 0usize;
     for input in &inputs {
         match lint_one(input, args, shape, &def, &opts, &images, &ignore) {
