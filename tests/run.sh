@@ -37,6 +37,14 @@ if [[ ! -f $sarif_dir/package/lib/schemas/sarif-2.1.0-rtm.5.json ]]; then
 fi
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore 'jsonschema>=4'
 
+# pre-commit, to run the repository's .pre-commit-hooks.yaml for real (cli/tests/lint_cli.rs);
+# in a virtual environment of its own, so that its dependencies touch nothing else.
+if [[ ! -x target/pre-commit-venv/bin/pre-commit ]]; then
+    echo "tests/run.sh: installing pre-commit (in target/pre-commit-venv)"
+    python3 -m venv target/pre-commit-venv
+    target/pre-commit-venv/bin/pip install -q 'pre-commit>=3,<5'
+fi
+
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 cargo fmt --all -- --check

@@ -411,3 +411,77 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
     assert!(patched_count >= 40, "only {patched_count} fixtures patched");
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
 }
+
+/// pre-commit, installed by the test command in target/pre-commit-venv.
+fn pre_commit() -> PathBuf {
+    let p = match std::env::var_os("KILTX_PRE_COMMIT") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/pre-commit-venv/bin/pre-commit")
+        }
+    };
+    assert!(
+        p.is_file(),
+        "pre-commit is missing at {}: run the test command (bash tests/run.sh), which installs it",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn the_pre_commit_hook_runs_kiltx_lint() {
+    let pre_commit = pre_commit();
+    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let d = tmpdir("pre-commit");
+    let work = d.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(&work)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["config", "user.email", "test@example.com"]);
+    git(&["config", "user.name", "test"]);
+    fs::copy(fixtures().join(UNPATCHED), work.join("taskdef.json")).unwrap();
+    fs::copy(fixtures().join(CLEAN), work.join("patched.json")).unwrap();
+    fs::write(work.join("package.json"), r#"{"name": "x"}"#).unwrap();
+    git(&["add", "."]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_kiltx"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |files: &[&str]| {
+        Command::new(&pre_commit)
+            .current_dir(&work)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", d.join("cache"))
+            .args(["try-repo"])
+            .arg(&repo_root)
+            .args(["kiltx-lint", "--files"])
+            .args(files)
+            .output()
+            .expect("run pre-commit")
+    };
+    let o = run(&["taskdef.json", "package.json"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(
+        out.contains("kiltx lint....") && out.contains("Failed"),
+        "{out}"
+    );
+    assert!(out.contains("taskdef.json:10:5: error[KX001]"), "{out}");
+    let o = run(&["patched.json", "package.json"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert!(out.contains("Passed"), "{out}");
+    let _ = fs::remove_dir_all(&d);
+}
