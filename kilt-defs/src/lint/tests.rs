@@ -95,3 +95,53 @@ fn positions_are_the_documents() {
         assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
     }
 }
+
+fn cfn(task_metadata: Value, template_metadata: Option<Value>) -> Value {
+    let task = |meta: Option<Value>| {
+        let mut r = json!({"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "RequiresCompatibilities": ["FARGATE"],
+            "Tags": [{"Key": "kilt-ignore", "Value": "x"}],
+            "ContainerDefinitions": [{"Name": "app", "Image": "x", "EntryPoint": ["/a"],
+                "Environment": [
+                    {"Name": "DB_PASSWORD", "Value": "hunter22"},
+                    {"Name": "API_KEY", "Value": {"Ref": "ApiKey"}},
+                    {"Name": "TOKEN", "Value": {"Fn::Sub": "${Token}"}},
+                    {"Name": "SIGNING_KEY", "Value": "arn:aws:ssm:eu-west-1:1:parameter/k"}]}]}});
+        if let Some(m) = meta {
+            r["Metadata"] = m;
+        }
+        r
+    };
+    let mut t = json!({"Resources": {"A": task(Some(task_metadata)), "B": task(None)}});
+    if let Some(m) = template_metadata {
+        t["Metadata"] = m;
+    }
+    t
+}
+
+#[test]
+fn metadata_suppressions_are_per_resource_or_per_template() {
+    // Intrinsic and ARN values are not reported; the literal password is, in both tasks.
+    let all = run(cfn(json!({}), None));
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all
+        .iter()
+        .all(|(id, m)| *id == "KX040" && m.contains("DB_PASSWORD")));
+    // Suppressed in A only.
+    let ids_a: Vec<_> = run(cfn(json!({"kiltx": {"ignore": ["KX040"]}}), None));
+    assert_eq!(ids_a.len(), 1);
+    // Suppressed for the whole template, by name.
+    let none = run(cfn(
+        json!({}),
+        Some(json!({"kiltx": {"ignore": "credential-in-environment"}})),
+    ));
+    assert!(none.is_empty(), "{none:?}");
+    // Malformed and unknown suppressions are findings of their own.
+    let bad = ids(cfn(
+        json!({"kiltx": {"ignore": ["KX040", "KX404", 3]}}),
+        None,
+    ));
+    assert_eq!(bad, vec!["KX090", "KX090", "KX040"]);
+    let bad = ids(cfn(json!({"kiltx": ["KX040"]}), None));
+    assert_eq!(bad.iter().filter(|i| **i == "KX090").count(), 1);
+}
