@@ -94,6 +94,22 @@ fn positions_are_the_documents() {
     for f in findings {
         assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
     }
+    // YAML alike (whatever spans the YAML parser gives, lint agrees with the document).
+    let yaml = "family: f\ncontainerDefinitions:\n  - name: app\n    image: x\n    entryPoint: [/a]\n    environment:\n      - {name: DB_PASSWORD, value: hunter22}\n";
+    let doc = crate::parse_document(yaml).unwrap();
+    let findings = lint(
+        &doc,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+    }
 }
 
 fn cfn(task_metadata: Value, template_metadata: Option<Value>) -> Value {
