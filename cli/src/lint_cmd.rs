@@ -164,6 +164,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
         opt_in: args.opt_in,
         include_ec2: args.include_ec2,
         parameters: parse_parameters(&args.parameters)?,
+        ..Options::default()
     };
     let shape = match args.input_format.as_str() {
         "auto" => None,

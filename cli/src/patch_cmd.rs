@@ -91,6 +91,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         opt_in: args.opt_in,
         include_ec2: args.include_ec2,
         parameters: parse_parameters(&args.parameters)?,
+        ..Options::default()
     };
     let text = read_input(&args.input, args.max_input_size)?;
     let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;

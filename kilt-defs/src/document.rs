@@ -7,12 +7,14 @@
 //! and everything outside the task definitions is copied byte for byte. YAML, and
 //! describe-task-definition output (which is rewritten whole), go through the value model.
 
+use std::cell::RefCell;
+
 use serde_json::Value;
 
 use crate::definition::Definition;
 use crate::error::Error;
 use crate::image::ImageConfigs;
-use crate::patch::{self, Options, Report};
+use crate::patch::{self, NeededImage, Options, Report};
 use crate::shape::{Dialect, Shape, Site};
 use crate::source::{line_col, Node, NodeKind, PathStep};
 
@@ -33,6 +35,40 @@ pub fn patch_document(
     opts: &Options,
     images: &ImageConfigs,
 ) -> Result<Patched, Error> {
+    run(text, shape, def, opts, images, None)
+}
+
+/// The images whose ENTRYPOINT/CMD patching `text` needs and `images` does not have, once each
+/// per (image, platform), in document order. Errors are those patching would report otherwise.
+pub fn needed_images(
+    text: &str,
+    shape: Option<Shape>,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+) -> Result<Vec<NeededImage>, Error> {
+    let needs = RefCell::new(Vec::new());
+    run(text, shape, def, opts, images, Some(&needs))?;
+    let mut out: Vec<NeededImage> = Vec::new();
+    for n in needs.into_inner() {
+        if !out
+            .iter()
+            .any(|o| o.image == n.image && o.platform == n.platform)
+        {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+fn run(
+    text: &str,
+    shape: Option<Shape>,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
+) -> Result<Patched, Error> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     match body.trim_start().chars().next() {
         Some('{') | Some('[') if body.len() == text.len() => {
@@ -43,11 +79,11 @@ pub fn patch_document(
                 None => detect(text, &root)?,
             };
             if shape == Shape::Describe {
-                return whole(text, Some(shape), def, opts, images);
+                return whole(text, Some(shape), def, opts, images, needs);
             }
-            patch_json(text, &root, shape, def, opts, images)
+            patch_json(text, &root, shape, def, opts, images, needs)
         }
-        Some(_) => whole(text, shape, def, opts, images),
+        Some(_) => whole(text, shape, def, opts, images, needs),
         None => Err(Error::invalid(vec![], "the document is empty")),
     }
 }
@@ -59,6 +95,7 @@ fn whole(
     def: &Definition,
     opts: &Options,
     images: &ImageConfigs,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
 ) -> Result<Patched, Error> {
     let doc = crate::parse_document(text)?;
     let shape = match shape {
@@ -66,7 +103,8 @@ fn whole(
         None => Shape::detect(&doc.value)?,
     };
     let mut value = doc.value.clone();
-    let report = patch::patch(&mut value, shape, def, opts, images).map_err(|e| e.locate(&doc))?;
+    let report = patch::patch_recording(&mut value, shape, def, opts, images, needs)
+        .map_err(|e| e.locate(&doc))?;
     let text = if shape == Shape::Describe {
         crate::json::to_string_styled(&value, &crate::json::Style::detect(text))
     } else {
@@ -231,6 +269,7 @@ fn patch_json(
     def: &Definition,
     opts: &Options,
     images: &ImageConfigs,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
 ) -> Result<Patched, Error> {
     let sites = json_sites(text, root, shape)?;
     let parameters = match (shape, member(root, "Parameters")) {
@@ -246,10 +285,10 @@ fn patch_json(
     for (site, span) in &sites {
         let (old, tree) = crate::json::parse_at(text, span.clone())?;
         let mut new = old.clone();
-        match patch::patch_site(&mut new, site, def, opts, images, &params) {
+        match patch::patch_site_recording(&mut new, site, def, opts, images, &params, needs) {
             Ok(outcome) => {
                 report.tasks.push(outcome);
-                if new != old {
+                if needs.is_none() && new != old {
                     let mut out = String::with_capacity(span.len() + 2048);
                     crate::json::emit_subtree(text, &tree, &old, &new, &mut out);
                     replacements.push((span.clone(), out));
@@ -282,4 +321,69 @@ fn patch_json(
         report,
         shape,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needed_images_are_listed_once_per_platform_in_order() {
+        let text = r#"{"Parameters": {"Img": {"Type": "String", "Default": "reg.example/b:2"}},
+          "Resources": {
+            "X": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"RequiresCompatibilities": ["FARGATE"],
+              "ContainerDefinitions": [{"Name": "a", "Image": "reg.example/a:1"}, {"Name": "w", "Image": "w", "EntryPoint": ["/w"]},
+                                       {"Name": "b", "Image": {"Ref": "Img"}}, {"Name": "a2", "Image": "reg.example/a:1", "Command": ["x"]}]}},
+            "Y": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"RequiresCompatibilities": ["FARGATE"],
+              "RuntimePlatform": {"CpuArchitecture": "ARM64"},
+              "ContainerDefinitions": [{"Name": "a", "Image": "reg.example/a:1"}]}}}}"#;
+        let def = Definition::builtin();
+        let opts = Options::default();
+        let needs = needed_images(text, None, &def, &opts, &ImageConfigs::new()).unwrap();
+        let got: Vec<(&str, &str)> = needs
+            .iter()
+            .map(|n| (n.image.as_str(), n.platform.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("reg.example/a:1", "linux/amd64"),
+                ("reg.example/b:2", "linux/amd64"),
+                ("reg.example/a:1", "linux/arm64")
+            ]
+        );
+        assert_eq!(needs[0].container, "\"a\" in X");
+        // With the answers, nothing is needed and the patch succeeds.
+        let mut images = ImageConfigs::new();
+        images.insert(
+            "reg.example/a:1",
+            crate::image::ImageConfig {
+                entrypoint: Some(vec!["/a".into()]),
+                cmd: None,
+            },
+        );
+        images.insert_for(
+            "reg.example/b:2",
+            "linux/amd64",
+            crate::image::ImageConfig {
+                entrypoint: None,
+                cmd: Some(vec!["b".into()]),
+            },
+        );
+        assert!(needed_images(text, None, &def, &opts, &images)
+            .unwrap()
+            .is_empty());
+        let out = patch_document(text, None, &def, &opts, &images).unwrap();
+        assert!(
+            out.text.contains(r#""Command": ["b"]"#) || out.text.contains("\"b\"\n"),
+            "{}",
+            out.text
+        );
+        // An architecture kiltx cannot know is an error only where a lookup is needed.
+        let bad = text.replace(r#""ARM64""#, r#"{"Ref": "Arch"}"#);
+        let e = needed_images(&bad, None, &def, &opts, &ImageConfigs::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CPU architecture"), "{e}");
+    }
 }

@@ -21,10 +21,14 @@ pub struct ImageConfig {
     pub cmd: Option<Vec<String>>,
 }
 
-/// Image configurations by normalised reference.
+/// The platform used when a task definition does not say (`runtimePlatform`).
+pub const DEFAULT_PLATFORM: &str = "linux/amd64";
+
+/// Image configurations by normalised reference, for every platform or for one.
 #[derive(Debug, Clone, Default)]
 pub struct ImageConfigs {
     by_ref: BTreeMap<String, ImageConfig>,
+    by_platform: BTreeMap<(String, String), ImageConfig>,
 }
 
 impl ImageConfigs {
@@ -36,21 +40,38 @@ impl ImageConfigs {
         self.by_ref.insert(normalize(image), config);
     }
 
+    /// An answer for one platform (`linux/arm64`): a registry lookup's.
+    pub fn insert_for(&mut self, image: &str, platform: &str, config: ImageConfig) {
+        self.by_platform
+            .insert((normalize(image), platform.to_string()), config);
+    }
+
+    /// The configuration of `image` on any platform (answers given for every platform only).
     pub fn get(&self, image: &str) -> Option<&ImageConfig> {
         self.by_ref.get(&normalize(image))
+    }
+
+    /// The configuration of `image` on `platform`: an answer for that platform, else one for
+    /// every platform.
+    pub fn get_for(&self, image: &str, platform: &str) -> Option<&ImageConfig> {
+        let key = normalize(image);
+        self.by_platform
+            .get(&(key.clone(), platform.to_string()))
+            .or_else(|| self.by_ref.get(&key))
     }
 
     /// Add every entry of `other` (its answers win).
     pub fn extend(&mut self, other: ImageConfigs) {
         self.by_ref.extend(other.by_ref);
+        self.by_platform.extend(other.by_platform);
     }
 
     pub fn len(&self) -> usize {
-        self.by_ref.len()
+        self.by_ref.len() + self.by_platform.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_ref.is_empty()
+        self.len() == 0
     }
 
     /// Read an image-config map: JSON `{"IMAGE": {"entrypoint": [...] | null, "cmd": [...] | null}}`.

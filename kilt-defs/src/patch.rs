@@ -3,13 +3,14 @@
 //!
 //! On error the value may have been partly changed; callers discard it (nothing is written).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
 use crate::definition::{Arg, Definition, Sidecar, Splice};
 use crate::error::{Error, Path};
-use crate::image::{ImageConfig, ImageConfigs};
+use crate::image::{ImageConfig, ImageConfigs, DEFAULT_PLATFORM};
 use crate::intrinsic;
 use crate::shape::{self, Dialect, Shape, Site};
 use crate::source::PathStep;
@@ -24,6 +25,10 @@ pub struct Options {
     /// Values for template parameters (override their `Default`s), used to know images given
     /// as `Ref`/`Fn::Sub`.
     pub parameters: BTreeMap<String, String>,
+    /// Trace only these containers (replaces a `kilt-include-containers` tag's list).
+    pub include_containers: Option<Vec<String>>,
+    /// Never trace these containers (added to a `kilt-ignore-containers` tag's list).
+    pub ignore_containers: Vec<String>,
 }
 
 /// What happened to each task definition.
@@ -71,6 +76,18 @@ pub fn patch(
     opts: &Options,
     images: &ImageConfigs,
 ) -> Result<Report, Error> {
+    patch_recording(value, shape, def, opts, images, None)
+}
+
+/// [`patch`], recording images whose configuration is missing (see [`patch_site_recording`]).
+pub fn patch_recording(
+    value: &mut Value,
+    shape: Shape,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
+) -> Result<Report, Error> {
     if shape == Shape::Describe {
         *value = shape::describe_to_register(value)?;
     }
@@ -87,7 +104,7 @@ pub fn patch(
         let Some(target) = get_mut(value, &site.path) else {
             continue;
         };
-        match patch_site(target, site, def, opts, images, &params) {
+        match patch_site_recording(target, site, def, opts, images, &params, needs) {
             Ok(outcome) => report.tasks.push(outcome),
             Err(Error::Multiple(mut e)) => errors.append(&mut e),
             Err(e) => errors.push(e),
@@ -95,6 +112,19 @@ pub fn patch(
     }
     Error::from_many(errors)?;
     Ok(report)
+}
+
+/// An image whose ENTRYPOINT/CMD the patch needs and does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeededImage {
+    /// The image reference, with parameters resolved.
+    pub image: String,
+    /// `os/arch` from the task definition's `runtimePlatform` (default `linux/amd64`).
+    pub platform: String,
+    /// Who needs it, for messages: `"app" in TaskResource`.
+    pub container: String,
+    /// Path to the container's image field.
+    pub path: Path,
 }
 
 /// Patch one task definition: `target` is the value at `site.path` (the properties object, or
@@ -108,12 +138,30 @@ pub fn patch_site(
     images: &ImageConfigs,
     params: &BTreeMap<String, String>,
 ) -> Result<TaskOutcome, Error> {
+    patch_site_recording(target, site, def, opts, images, params, None)
+}
+
+/// [`patch_site`], but images whose configuration is missing are recorded in `needs` instead of
+/// failing the patch (their containers are patched with an empty argv; callers discard the
+/// result and look the images up).
+pub fn patch_site_recording(
+    target: &mut Value,
+    site: &Site,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+    params: &BTreeMap<String, String>,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
+) -> Result<TaskOutcome, Error> {
+    let platform = task_platform(target, site)?;
     let cx = Cx {
         site,
         def,
         opts,
         images,
         params,
+        platform,
+        needs,
     };
     match cx.patch_task(target) {
         Ok(status) => Ok(TaskOutcome {
@@ -193,6 +241,40 @@ struct Cx<'a> {
     opts: &'a Options,
     images: &'a ImageConfigs,
     params: &'a BTreeMap<String, String>,
+    /// `Ok(os/arch)`, or why the task's platform cannot be known.
+    platform: Result<String, Error>,
+    needs: Option<&'a RefCell<Vec<NeededImage>>>,
+}
+
+/// The platform a task runs on, from `runtimePlatform.cpuArchitecture`.
+fn task_platform(target: &Value, site: &Site) -> Result<Result<String, Error>, Error> {
+    let Value::Object(props) = target else {
+        return Ok(Ok(DEFAULT_PLATFORM.to_string()));
+    };
+    let path = &site.path;
+    let Some((rk, rp)) = get(props, "runtimePlatform", path)? else {
+        return Ok(Ok(DEFAULT_PLATFORM.to_string()));
+    };
+    let rpath = at(path, &rk);
+    let Value::Object(rp) = rp else {
+        return Ok(Err(expected(rpath, "an object", rp)));
+    };
+    Ok(match get(rp, "cpuArchitecture", &rpath)? {
+        None => Ok(DEFAULT_PLATFORM.to_string()),
+        Some((_, Value::String(a))) if a.eq_ignore_ascii_case("X86_64") => Ok("linux/amd64".into()),
+        Some((_, Value::String(a))) if a.eq_ignore_ascii_case("ARM64") => Ok("linux/arm64".into()),
+        Some((k, other)) => Err(Error::invalid_hint(
+            at(&rpath, &k),
+            format!(
+                "kiltx must know the task's CPU architecture to read its images' ENTRYPOINT/CMD, and this is {}",
+                match other {
+                    Value::String(s) => format!("{s:?} (expected X86_64 or ARM64)"),
+                    v => intrinsic::describe(v),
+                }
+            ),
+            "write X86_64 or ARM64, or set entryPoint/command on the containers",
+        )),
+    })
 }
 
 /// A step further down a path.
@@ -440,14 +522,18 @@ impl Cx<'_> {
             return Err(errors);
         }
         // Container-level selection.
-        let include = tags
+        let include: Option<&Vec<String>> = self.opts.include_containers.as_ref().or_else(|| {
+            tags.iter()
+                .find(|(t, _)| *t == Tag::IncludeContainers)
+                .map(|(_, v)| v)
+        });
+        let ignore_list: Vec<String> = tags
             .iter()
-            .find(|(t, _)| *t == Tag::IncludeContainers)
-            .map(|(_, v)| v);
-        let ignore = tags
-            .iter()
-            .find(|(t, _)| *t == Tag::IgnoreContainers)
-            .map(|(_, v)| v);
+            .filter(|(t, _)| *t == Tag::IgnoreContainers)
+            .flat_map(|(_, v)| v.iter().cloned())
+            .chain(self.opts.ignore_containers.iter().cloned())
+            .collect();
+        let ignore = (!ignore_list.is_empty()).then_some(&ignore_list);
         for list in [include, ignore].into_iter().flatten() {
             for wanted in list {
                 if !names.iter().any(|n| n.as_deref() == Some(wanted.as_str())) {
@@ -807,8 +893,23 @@ impl Cx<'_> {
                 }
             },
         };
-        match self.images.get(&image_str) {
+        let platform = self.platform.as_ref().map_err(clone_error)?;
+        match self.images.get_for(&image_str, platform) {
             Some(c) => Ok(c.clone()),
+            None if self.needs.is_some() => {
+                if let Some(needs) = self.needs {
+                    needs.borrow_mut().push(NeededImage {
+                        image: image_str,
+                        platform: platform.clone(),
+                        container,
+                        path: ipath,
+                    });
+                }
+                Ok(ImageConfig {
+                    entrypoint: None,
+                    cmd: Some(vec![String::new()]),
+                })
+            }
             None => Err(Error::Unpatchable {
                 path: ipath,
                 container,
@@ -971,6 +1072,23 @@ impl Cx<'_> {
             )?;
         }
         Ok(())
+    }
+}
+
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Invalid {
+            path,
+            message,
+            hint,
+            at,
+        } => Error::Invalid {
+            path: path.clone(),
+            message: message.clone(),
+            hint: hint.clone(),
+            at: *at,
+        },
+        other => Error::invalid(vec![], other.to_string()),
     }
 }
 

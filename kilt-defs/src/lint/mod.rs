@@ -24,7 +24,7 @@ pub use rules::{Rule, Severity, RULES};
 
 use crate::definition::Definition;
 use crate::error::{Error, Path};
-use crate::image::ImageConfigs;
+use crate::image::{ImageConfigs, DEFAULT_PLATFORM};
 use crate::intrinsic;
 use crate::patch::{self, Options};
 use crate::shape::{self, Shape, Site};
@@ -119,9 +119,14 @@ pub fn lint(
         let Some(target) = get(value, &site.path) else {
             continue;
         };
+        let arm = field_of(target, "runtimePlatform")
+            .and_then(|(_, rp)| field_of(rp, "cpuArchitecture"))
+            .and_then(|(_, a)| a.as_str())
+            .is_some_and(|a| a.eq_ignore_ascii_case("ARM64"));
         let mut t = Task {
             cx: &cx,
             site,
+            platform: if arm { "linux/arm64" } else { DEFAULT_PLATFORM }.to_string(),
             out: Vec::new(),
         };
         t.lint(target);
@@ -289,6 +294,8 @@ struct Cx<'a> {
 struct Task<'a> {
     cx: &'a Cx<'a>,
     site: &'a Site,
+    /// `os/arch` of the task (`runtimePlatform`), for image configurations.
+    platform: String,
     out: Vec<Raw>,
 }
 
@@ -902,7 +909,9 @@ impl Task<'_> {
             ),
             Some(_) => {
                 let config = match field_of(c, "image") {
-                    Some((_, Value::String(image))) => self.cx.images.get(image),
+                    Some((_, Value::String(image))) => {
+                        self.cx.images.get_for(image, &self.platform)
+                    }
                     _ => None,
                 };
                 // The signature of a wrapper that dropped the image's ENTRYPOINT: the argv
