@@ -511,9 +511,13 @@ fn sarif(reports: &[Report]) -> String {
     s
 }
 
-/// A relative URI reference for a path (spaces and other specials percent-encoded).
+/// A URI reference for a path: relative as given (what code scanning resolves against the
+/// checkout), `file://` for an absolute one; spaces and other specials percent-encoded.
 fn uri(path: &str) -> String {
     let mut out = String::new();
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
     for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

@@ -312,6 +312,16 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
             );
         }
     }
+    // An absolute path is a file:// URI.
+    let abs = fixtures().join(UNPATCHED);
+    let o = kiltx(&["lint", "--format", "sarif", abs.to_str().unwrap()]);
+    let log2: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let uri = &log2["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+        ["artifactLocation"]["uri"];
+    assert_eq!(
+        uri.as_str(),
+        Some(format!("file://{}", abs.display()).as_str())
+    );
     // Every rule but those that need options (KX009 needs --image-config).
     assert!(seen.len() >= rules.len() - 1, "results for {seen:?}");
     let _ = fs::remove_dir_all(&d);
