@@ -161,3 +161,25 @@ fn metadata_suppressions_are_per_resource_or_per_template() {
     let bad = ids(cfn(json!({"kiltx": ["KX040"]}), None));
     assert_eq!(bad.iter().filter(|i| **i == "KX090").count(), 1);
 }
+
+#[test]
+fn odd_values_are_reported_never_panicked_on() {
+    let odd = [
+        json!({"family": "f", "containerDefinitions": [1, "x", null,
+            {"name": 3, "environment": "x", "linuxParameters": [], "volumesFrom": [7, {"sourceContainer": 1}]},
+            {"name": "a", "environment": [1, {"name": 2}, {"name": "K_TOKEN", "value": 5}],
+             "linuxParameters": {"capabilities": {"add": "SYS_ADMIN"}}, "dependsOn": "x", "links": [1]}]}),
+        json!({"family": "f", "containerDefinitions": {"Fn::If": ["C", [], []]}}),
+        json!({"family": "f", "containerDefinitions": []}),
+        json!({"family": "f", "requiresCompatibilities": "FARGATE", "pidMode": 1, "ipcMode": null,
+            "runtimePlatform": "ARM64", "containerDefinitions": [{"name": "a", "entryPoint": "x"}]}),
+        json!([{"name": "a", "image": {"Ref": "X"}, "essential": "false"}]),
+        json!({"Resources": {"T": {"Type": "AWS::ECS::TaskDefinition", "Metadata": [],
+            "Properties": {"RequiresCompatibilities": ["FARGATE"], "ContainerDefinitions": [
+                {"Name": {"Ref": "N"}, "Image": "x", "EntryPoint": ["/a"]}]}}},
+            "Metadata": {"kiltx": {"ignore": {"x": 1}}}}),
+    ];
+    for v in odd {
+        let _ = run(v);
+    }
+}
