@@ -251,3 +251,47 @@ fn sysdig_inputs_are_not_instrumented_and_outputs_are_sysdig_instrumented() {
     assert!(n >= 20, "sysdig files: {n}");
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+/// With Kilt's own recipe as the definition, Kilt's outputs are instrumented, and correctly:
+/// nothing is reported but what their inputs already had (a volumesFrom naming a container
+/// the template does not have).
+#[test]
+fn agent_kilt_outputs_lint_clean_with_kilts_recipe_as_the_definition() {
+    let def =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kilt-default-definition.yaml");
+    let def = def.to_str().unwrap();
+    let root = peer().join("agent-kilt/fixtures");
+    let mut errors = Vec::new();
+    let mut n = 0;
+    for group in [
+        "patching",
+        "respect_ignores",
+        "sidecar_env",
+        "task_pid_mode",
+    ] {
+        let mut files: Vec<PathBuf> = fs::read_dir(root.join(group))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".patched.json"))
+            .collect();
+        files.sort();
+        for f in files {
+            n += 1;
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let mut extra = vec!["--definition", def];
+            if name.starts_with("opt_in_") {
+                extra.push("--opt-in");
+            }
+            let (findings, code) = lint(&f, &extra);
+            let unexpected: Vec<&Value> = findings
+                .iter()
+                .filter(|x| !(x["rule"] == "KX024" && name == "volumes_from.patched.json"))
+                .collect();
+            if code == 2 || !unexpected.is_empty() {
+                errors.push(format!("{}: exit {code}: {unexpected:?}", f.display()));
+            }
+        }
+    }
+    assert!(n >= 25, "{n} outputs");
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
