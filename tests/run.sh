@@ -22,6 +22,30 @@ if ! python3 -c 'import cfnlint, botocore, checkov' >/dev/null 2>&1 || ! command
     python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34' 'checkov>=3,<4'
 fi
 
+# The SARIF 2.1.0 JSON schema, for `kiltx lint --format sarif` (cli/tests/lint_cli.rs): shipped
+# by the npm package @microsoft/jest-sarif (MIT); validated with python3's jsonschema.
+sarif_dir=target/sarif-schema
+if [[ ! -f $sarif_dir/package/lib/schemas/sarif-2.1.0-rtm.5.json ]]; then
+    command -v npm >/dev/null || {
+        echo "tests/run.sh: installing npm"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    }
+    echo "tests/run.sh: fetching the SARIF 2.1.0 schema (npm package @microsoft/jest-sarif)"
+    mkdir -p "$sarif_dir"
+    (cd "$sarif_dir" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null \
+        && tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas package/package.json)
+fi
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore 'jsonschema>=4'
+
+# pre-commit, to run the repository's .pre-commit-hooks.yaml for real (cli/tests/lint_cli.rs);
+# in a virtual environment of its own, so that its dependencies touch nothing else.
+if [[ ! -x target/pre-commit-venv/bin/pre-commit ]]; then
+    echo "tests/run.sh: installing pre-commit (in target/pre-commit-venv)"
+    python3 -m venv target/pre-commit-venv
+    target/pre-commit-venv/bin/pip install -q 'pre-commit>=3,<5'
+fi
+
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
 cargo fmt --all -- --check

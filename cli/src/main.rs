@@ -3,6 +3,7 @@
 mod error;
 mod io;
 mod kilt_cmd;
+mod lint_cmd;
 mod patch_cmd;
 
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 it adds the tracer sidecar, the SYS_PTRACE capability, volumesFrom, and wraps each container's \
 original command line.\n\nInputs: CloudFormation templates (JSON or YAML), register-task-definition \
 JSON, describe-task-definition output, or a bare containerDefinitions array.\n\nExit status: 0 success, \
-1 --check found changes, 2 bad input or usage."
+1 --check found changes (patch) or findings (lint), 2 bad input or usage."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +31,8 @@ struct Cli {
 enum Command {
     /// Patch task definitions so that their containers are traced.
     Patch(Box<PatchArgs>),
+    /// Check that task definitions are instrumented, and instrumented correctly (CI).
+    Lint(lint_cmd::LintArgs),
     /// Show or check definitions (what kiltx injects).
     #[command(subcommand)]
     Definition(DefinitionCommand),
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Patch(args) => patch_cmd::run(&args),
+        Command::Lint(args) => lint_cmd::run(&args),
         Command::Definition(DefinitionCommand::Show {
             definition,
             tracer_image,

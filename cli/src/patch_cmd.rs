@@ -42,7 +42,7 @@ pub fn load_definition(
     Ok(def)
 }
 
-fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
+pub fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
     let mut all = ImageConfigs::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|source| CliError::Read {
@@ -56,7 +56,7 @@ fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
     Ok(all)
 }
 
-fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+pub fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
     let mut out = BTreeMap::new();
     for p in params {
         match p.split_once('=') {

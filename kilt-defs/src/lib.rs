@@ -7,6 +7,7 @@ pub mod error;
 pub mod intrinsic;
 pub mod json;
 pub mod kilt;
+pub mod lint;
 pub mod source;
 pub mod yaml;
 

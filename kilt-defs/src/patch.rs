@@ -1324,6 +1324,12 @@ fn render(args: &[Arg], ep: &[Value], cmd: &[Value]) -> Vec<Value> {
     out
 }
 
+/// Whether a container's `entryPoint` and `command` are what `def` wraps containers into, for
+/// some original argv: the engine's own "already wrapped" test (used by `kiltx lint`).
+pub fn is_wrapped(def: &Definition, entry_point: &[Value], command: &[Value]) -> bool {
+    matches(&def.containers.entry_point, entry_point) && matches(&def.containers.command, command)
+}
+
 /// Whether `actual` is what `args` renders to for some argv (splices match any run).
 fn matches(args: &[Arg], actual: &[Value]) -> bool {
     match args.split_first() {

@@ -63,6 +63,10 @@ pub struct Sidecar {
     pub secrets: Map<String, Value>,
     pub log_configuration: Option<LogConfiguration>,
     pub repository_credentials: Option<RepositoryCredentials>,
+    /// CPU architectures the sidecar's image runs on (`X86_64`, `ARM64`); empty: not declared.
+    /// Not written into task definitions; `kiltx lint` checks tasks' `runtimePlatform` against it.
+    #[serde(default)]
+    pub architectures: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -383,6 +387,16 @@ impl Definition {
             if s.image.trim().is_empty() {
                 return Err((at("image"), "the image must not be empty".into()));
             }
+            for (j, a) in s.architectures.iter().enumerate() {
+                if a != "X86_64" && a != "ARM64" {
+                    let mut p = at("architectures");
+                    p.push(PathStep::Index(j));
+                    return Err((
+                        p,
+                        format!("{a:?} is not a CPU architecture (X86_64 or ARM64)"),
+                    ));
+                }
+            }
             check_string_map(&s.environment, &at("environment"))?;
             check_string_map(&s.secrets, &at("secrets"))?;
             if let Some(l) = &s.log_configuration {
@@ -626,6 +640,10 @@ fn sidecar_value(s: &Sidecar) -> Value {
             r.credentials_parameter.clone().into(),
         );
         m.insert("repositoryCredentials".into(), Value::Object(rm));
+    }
+    if !s.architectures.is_empty() {
+        let a = s.architectures.iter().cloned().map(Value::String).collect();
+        m.insert("architectures".into(), Value::Array(a));
     }
     Value::Object(m)
 }

@@ -693,6 +693,7 @@ impl KiltRecipe {
                 secrets: Map::new(),
                 log_configuration: None,
                 repository_credentials: None,
+                architectures: Vec::new(),
             });
         }
         let def = Definition {
