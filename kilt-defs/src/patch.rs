@@ -868,6 +868,30 @@ impl Cx<'_> {
         let ep_now: Vec<Value> = ep.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let cmd_now: Vec<Value> = cmd.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let already = matches(&spec.entry_point, &ep_now) && matches(&spec.command, &cmd_now);
+        let literals = spec
+            .entry_point
+            .iter()
+            .chain(&spec.command)
+            .filter(|a| matches!(a, Arg::Literal(_)))
+            .count();
+        if already && ep_now.len() + cmd_now.len() == literals {
+            // The wrapper is there, but the splices matched nothing: there is no program left
+            // to run, and nothing to recover it from.
+            let k = cmd
+                .as_ref()
+                .or(ep.as_ref())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            return Err(vec![unpatchable(
+                at(path, &k),
+                "it runs the tracer's wrapper with no application command after it".into(),
+                Some(format!(
+                    "restore the container's original {} and {}, and patch again",
+                    d.key("entryPoint"),
+                    d.key("command")
+                )),
+            )]);
+        }
         if !already {
             if let (Some(launcher), Some(Value::String(first))) =
                 (self.def.launcher(), ep_now.first())

@@ -636,6 +636,19 @@ impl Task<'_> {
                     hint,
                     ..
                 } => {
+                    if message
+                        .starts_with("it runs the tracer's wrapper with no application command")
+                    {
+                        // The engine refuses a wrapper with nothing to run: the argv is lost.
+                        let container_path = path[..path.len().saturating_sub(1)].to_vec();
+                        let name = container.split(" in ").next().unwrap_or(container);
+                        self.push(
+                            rules::ARGV_LOST,
+                            format!("container {name} is wrapped, but the launcher is given nothing to run"),
+                            container_path,
+                        );
+                        continue;
+                    }
                     let rule = containers.and_then(|(cpath, list)| {
                         let i = match path.get(cpath.len()) {
                             Some(PathStep::Index(i)) if path.starts_with(cpath) => *i,
