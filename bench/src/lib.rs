@@ -1,5 +1,6 @@
 //! Data generators and harnesses shared by kiltx's benchmarks (and tests).
 
+pub mod measure;
 pub mod runtime_api;
 
 use serde_json::{json, Map, Value};

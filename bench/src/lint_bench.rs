@@ -11,14 +11,11 @@
 //! patch-bench). Target: lint <= 1.5x patch --check.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use kilt_defs::definition::Definition;
 use kilt_defs::image::ImageConfigs;
-use kilt_defs::patch::{self, Options};
-use kilt_defs::shape::Shape;
+use kilt_defs::patch::Options;
+use kiltx_bench::measure::{child_peak, median, vm_hwm_kib};
 
 /// What `kiltx lint FILE` does between reading the file and printing: the number of findings
 /// and the length of the human-format output.
@@ -48,56 +45,17 @@ fn lint_text(text: &str) -> usize {
     findings.len() + out.len()
 }
 
-/// What `kiltx patch --check FILE` does (cli/src/patch_cmd.rs): parse, patch, emit, compare.
+/// What `kiltx patch --check FILE` does (cli/src/patch_cmd.rs): patch the document, compare.
 fn patch_check_text(text: &str) -> usize {
-    let doc = kilt_defs::parse_document(text).expect("parse");
-    let shape = Shape::detect(&doc.value).expect("shape");
-    let mut value = doc.value.clone();
-    patch::patch(
-        &mut value,
-        shape,
+    let out = kilt_defs::document::patch_document(
+        text,
+        None,
         &Definition::builtin(),
         &Options::default(),
         &ImageConfigs::new(),
     )
     .expect("patch");
-    let out = kilt_defs::emit_document(&doc, &value);
-    usize::from(out != text)
-}
-
-fn median(runs: usize, f: impl Fn() -> usize) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-fn child_peak(what: &str, file: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--child", what])
-        .arg(file)
-        .output()
-        .expect("child");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
+    usize::from(out.text != text)
 }
 
 fn child(what: &str, file: &str) {

@@ -208,7 +208,8 @@ pub fn patch_site_recording(
     }
 }
 
-fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
+/// The value at `path`, for changing it.
+pub(crate) fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
     let mut cur = v;
     for step in path {
         cur = match step {
@@ -1404,31 +1405,24 @@ pub fn sidecar_value(s: &Sidecar, d: Dialect) -> Map<String, Value> {
             m.insert(k(name), v.into());
         }
     }
-    if !s.environment.is_empty() {
-        let env = s
-            .environment
+    // `{NAME: x}` maps become ECS's `[{name: NAME, <field>: x}]` lists.
+    let named = |map: &Map<String, Value>, field: &str| {
+        let list = map
             .iter()
             .map(|(n, v)| {
                 let mut e = Map::new();
                 e.insert(k("name"), n.clone().into());
-                e.insert(k("value"), v.clone());
+                e.insert(k(field), v.clone());
                 Value::Object(e)
             })
             .collect();
-        m.insert(k("environment"), Value::Array(env));
+        Value::Array(list)
+    };
+    if !s.environment.is_empty() {
+        m.insert(k("environment"), named(&s.environment, "value"));
     }
     if !s.secrets.is_empty() {
-        let secrets = s
-            .secrets
-            .iter()
-            .map(|(n, v)| {
-                let mut e = Map::new();
-                e.insert(k("name"), n.clone().into());
-                e.insert(k("valueFrom"), v.clone());
-                Value::Object(e)
-            })
-            .collect();
-        m.insert(k("secrets"), Value::Array(secrets));
+        m.insert(k("secrets"), named(&s.secrets, "valueFrom"));
     }
     if let Some(l) = &s.log_configuration {
         let mut lm = Map::new();

@@ -326,17 +326,6 @@ fn get<'v>(v: &'v Value, path: &[PathStep]) -> Option<&'v Value> {
     Some(cur)
 }
 
-fn get_mut<'v>(v: &'v mut Value, path: &[PathStep]) -> Option<&'v mut Value> {
-    let mut cur = v;
-    for step in path {
-        cur = match step {
-            PathStep::Key(k) => cur.as_object_mut()?.get_mut(k)?,
-            PathStep::Index(i) => cur.as_array_mut()?.get_mut(*i)?,
-        };
-    }
-    Some(cur)
-}
-
 /// A field matched without regard to case (as the engine and ECS do): its key and value.
 fn field<'m>(m: &'m Map<String, Value>, camel: &str) -> Option<(&'m String, &'m Value)> {
     m.iter().find(|(k, _)| k.eq_ignore_ascii_case(camel))
@@ -701,7 +690,7 @@ impl Task<'_> {
         let mut before = target.clone();
         let rel = &cpath[self.site.path.len()..];
         let dialect = self.site.dialect;
-        if let Some(Value::Array(list)) = get_mut(&mut before, rel) {
+        if let Some(Value::Array(list)) = crate::patch::get_mut(&mut before, rel) {
             for i in &placeholders {
                 if let Some(Value::Object(m)) = list.get_mut(*i) {
                     let k = m
