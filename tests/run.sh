@@ -48,5 +48,7 @@ fi
 
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
+# Every input the fuzzer ever broke, replayed (fuzz/ is a workspace of its own).
+cargo test --manifest-path fuzz/Cargo.toml --locked
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

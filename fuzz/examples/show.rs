@@ -51,7 +51,7 @@ fn main() {
     let opts = Options {
         opt_in: sel & 8 != 0,
         include_ec2: sel & 16 != 0,
-        parameters: Default::default(),
+        ..Options::default()
     };
     match patch::patch(
         &mut v,

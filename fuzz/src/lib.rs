@@ -146,7 +146,7 @@ pub fn check(data: &[u8]) {
     let opts = Options {
         opt_in: sel & 0x08 != 0,
         include_ec2: sel & 0x10 != 0,
-        parameters: Default::default(),
+        ..Options::default()
     };
 
     let doc = match kilt_defs::parse_document(text) {
