@@ -286,6 +286,7 @@ fn patch_json(
     let params = patch::template_parameters(parameters.as_ref(), opts);
     let mut report = Report::default();
     let mut errors = Vec::new();
+    let style = crate::json::Style::detect(text);
     let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for (site, span) in &sites {
         let (old, tree) = crate::json::parse_at(text, span.clone())?;
@@ -295,7 +296,7 @@ fn patch_json(
                 report.tasks.push(outcome);
                 if needs.is_none() && new != old {
                     let mut out = String::with_capacity(span.len() + 2048);
-                    crate::json::emit_subtree(text, &tree, &old, &new, &mut out);
+                    crate::json::emit_subtree(text, &style, &tree, &old, &new, &mut out);
                     replacements.push((span.clone(), out));
                 }
             }

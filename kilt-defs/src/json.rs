@@ -59,10 +59,17 @@ pub fn parse_at(text: &str, span: std::ops::Range<usize>) -> Result<(Value, Node
 }
 
 /// Emit the JSON value `new` at `node` (a subtree of the document `src`, whose old value was
-/// `old`), keeping the original text of everything unchanged.
-pub fn emit_subtree(src: &str, node: &Node, old: &Value, new: &Value, out: &mut String) {
-    let style = Style::detect(&src[node.span.clone()]);
-    let mut e = Emitter { src, style: &style };
+/// `old`), keeping the original text of everything unchanged. `style` is the whole document's
+/// ([`Style::detect`] of `src`, computed once).
+pub fn emit_subtree(
+    src: &str,
+    style: &Style,
+    node: &Node,
+    old: &Value,
+    new: &Value,
+    out: &mut String,
+) {
+    let mut e = Emitter { src, style };
     e.node(node, old, new, out);
 }
 
