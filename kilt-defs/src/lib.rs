@@ -12,6 +12,7 @@ pub mod yaml;
 pub use error::Error;
 pub mod image;
 pub mod patch;
+pub mod reference;
 pub mod shape;
 
 use source::{Document, Format};

@@ -1,0 +1,147 @@
+//! Image resolution for kiltx: an image's ENTRYPOINT and CMD, read from its registry.
+//!
+//! [`ImageSource`] is what the engine's callers (the CLI, the Lambda) use; [`Registries`] is the
+//! real implementation: the OCI distribution API (Docker v2 schema 2 and OCI manifests, image
+//! indexes resolved to one platform, digests verified), anonymous, Bearer-token, Basic and
+//! Amazon ECR authentication, a cache by reference and by digest, per-request timeouts.
+//! [`resolve_all`] runs many lookups concurrently, with a bound and a deadline.
+
+pub mod auth;
+mod ecr;
+pub mod error;
+mod registry;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kilt_defs::image::ImageConfig;
+use kilt_defs::reference::Reference;
+
+pub use auth::Credentials;
+pub use error::Error;
+pub use registry::Registries;
+
+/// How many lookups run at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub config: ImageConfig,
+    /// `linux/amd64`: the platform whose configuration this is.
+    pub platform: String,
+    /// The image was a multi-platform index and `platform` was picked from it.
+    pub from_index: bool,
+    /// Digest of the (platform's) image manifest.
+    pub manifest_digest: String,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something that knows images' configurations.
+pub trait ImageSource: Send + Sync {
+    /// The configuration of `image` on `platform` (`linux/amd64`, `linux/arm64`).
+    fn image_config<'a>(
+        &'a self,
+        image: &'a Reference,
+        platform: &'a str,
+    ) -> BoxFuture<'a, Result<Resolved, Error>>;
+}
+
+/// Settings for [`Registries`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `HOST[:PORT]` reached over plain HTTP (loopback registries always are).
+    pub insecure_registries: Vec<String>,
+    /// Registry host → base URL to reach it at (`http://127.0.0.1:5000`): pull-through caches,
+    /// mirrors, tests.
+    pub endpoints: BTreeMap<String, String>,
+    /// Basic credentials by registry host.
+    pub credentials: Credentials,
+    /// Timeout of every request (HTTP, and each ECR API call).
+    pub request_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            insecure_registries: Vec::new(),
+            endpoints: BTreeMap::new(),
+            credentials: Credentials::new(),
+            request_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Options {
+    /// Parse a `--registry-endpoint HOST=URL` value into `endpoints`.
+    pub fn add_endpoint(&mut self, spec: &str) -> Result<(), Error> {
+        let usage = || {
+            Error::Usage(format!(
+                "--registry-endpoint {spec:?}: expected HOST=URL, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com=http://127.0.0.1:5000"
+            ))
+        };
+        let (host, url) = spec.split_once('=').ok_or_else(usage)?;
+        let url = url.trim().trim_end_matches('/');
+        if host.trim().is_empty()
+            || !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.len() <= "https://".len()
+        {
+            return Err(usage());
+        }
+        self.endpoints
+            .insert(host.trim().to_ascii_lowercase(), url.to_string());
+        Ok(())
+    }
+}
+
+/// One lookup to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub image: String,
+    pub platform: String,
+}
+
+/// Run `lookups` against `source`, at most `concurrency` at once, all within `deadline`.
+/// Answers come back in the order of `lookups`.
+pub async fn resolve_all<S: ImageSource + ?Sized>(
+    source: &S,
+    lookups: &[Lookup],
+    concurrency: usize,
+    deadline: Duration,
+) -> Vec<Result<Resolved, Error>> {
+    let until = tokio::time::Instant::now() + deadline;
+    let secs = deadline.as_secs();
+    futures::stream::iter(lookups.iter().map(|l| async move {
+        let reference = Reference::parse(&l.image)?;
+        match tokio::time::timeout_at(until, source.image_config(&reference, &l.platform)).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Deadline { secs }),
+        }
+    }))
+    .buffered(concurrency.max(1))
+    .collect()
+    .await
+}
+
+/// [`resolve_all`] for callers without a runtime of their own (the CLI).
+pub fn resolve_all_blocking<S: ImageSource + ?Sized>(
+    source: &S,
+    lookups: &[Lookup],
+    concurrency: usize,
+    deadline: Duration,
+) -> Vec<Result<Resolved, Error>> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(resolve_all(source, lookups, concurrency, deadline)),
+        Err(e) => lookups
+            .iter()
+            .map(|_| Err(Error::Usage(format!("cannot start the I/O runtime: {e}"))))
+            .collect(),
+    }
+}
