@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(strace gcc)
+# docker-registry, apache2-utils (htpasswd), openssl: the registry tests' servers and keys.
+apt_packages=(strace gcc docker-registry apache2-utils openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -19,6 +20,12 @@ fi
 if ! python3 -c 'import cfnlint, botocore' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null; then
     echo "tests/run.sh: installing cfn-lint and botocore"
     python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34'
+fi
+
+# moto's server: the ECR API for the registry tests.
+if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+    echo "tests/run.sh: installing moto[server]"
+    python3 -m pip install -q --root-user-action=ignore 'moto[server]>=5,<6'
 fi
 
 cargo build --workspace --all-targets --locked

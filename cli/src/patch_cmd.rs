@@ -86,7 +86,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     };
     // Everything that can be wrong with the options is checked before the input is read.
     let def = load_definition(args.definition.as_deref(), args.tracer_image.as_deref())?;
-    let images = load_image_configs(&args.image_config)?;
+    let mut images = load_image_configs(&args.image_config)?;
     let opts = Options {
         opt_in: args.opt_in,
         include_ec2: args.include_ec2,
@@ -99,6 +99,18 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         name => Shape::from_name(name)
             .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
     };
+    if !args.offline {
+        // What the task definitions and --image-config leave unknown is asked of registries.
+        // (An error here is reported, with its position, by the patch below.)
+        if let Ok(needs) =
+            kilt_defs::document::needed_images(&text, Some(shape), &def, &opts, &images)
+        {
+            if !needs.is_empty() {
+                let found = crate::image_cmd::resolve(&args.registry, &origin, &needs, args.quiet)?;
+                images.extend(found);
+            }
+        }
+    }
     let mut value = doc.value.clone();
     let report = patch::patch(&mut value, shape, &def, &opts, &images)
         .map_err(|e| e.locate(&doc))

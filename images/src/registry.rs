@@ -47,6 +47,15 @@ impl<K: Eq + Hash, V: Clone> Memo<K, V> {
         };
         cell.get_or_init(|| compute).await.clone()
     }
+
+    /// Record a value computed elsewhere (a manifest fetched by tag is also known by digest).
+    fn put(&self, key: K, value: V) {
+        let cell = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key).or_default().clone()
+        };
+        let _ = cell.set(value);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +91,7 @@ pub struct Registries {
     opts: Options,
     ecr: Ecr,
     requests: AtomicUsize,
+    log: Mutex<Vec<String>>,
     lookups: Memo<(String, String), Result<Resolved, Error>>,
     manifests: Memo<(String, String), Result<Fetched, Error>>,
     configs: Memo<String, Result<Config, Error>>,
@@ -103,6 +113,7 @@ impl Registries {
             opts,
             ecr: Ecr::default(),
             requests: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
             lookups: Memo::new(),
             manifests: Memo::new(),
             configs: Memo::new(),
@@ -114,6 +125,11 @@ impl Registries {
     /// HTTP requests made so far (registries and token endpoints; not the ECR API).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The URLs requested so far, in order (for benchmarks and tests).
+    pub fn request_log(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Where `registry`'s API is: an explicit endpoint, else HTTPS, or HTTP for loopback
@@ -192,9 +208,17 @@ impl Registries {
 
     async fn manifest(&self, r: &Reference, reference: &str) -> Result<Fetched, Error> {
         let key = (r.name(), reference.to_string());
-        self.manifests
+        let fetched = self
+            .manifests
             .get(key, self.fetch_manifest(r, reference))
-            .await
+            .await;
+        if let Ok(f) = &fetched {
+            if f.digest != reference {
+                self.manifests
+                    .put((r.name(), f.digest.clone()), fetched.clone());
+            }
+        }
+        fetched
     }
 
     async fn fetch_manifest(&self, r: &Reference, reference: &str) -> Result<Fetched, Error> {
@@ -441,6 +465,10 @@ impl Registries {
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(url.to_string());
         req.send().await.map_err(|e| self.transport(r, url, e))
     }
 
