@@ -145,3 +145,88 @@ pub fn resolve_all_blocking<S: ImageSource + ?Sized>(
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Answers after `delay`, counting how many lookups are in flight at once.
+    struct Slow {
+        delay: Duration,
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl ImageSource for Slow {
+        fn image_config<'a>(
+            &'a self,
+            image: &'a Reference,
+            platform: &'a str,
+        ) -> BoxFuture<'a, Result<Resolved, Error>> {
+            Box::pin(async move {
+                let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(self.delay).await;
+                self.now.fetch_sub(1, Ordering::SeqCst);
+                Ok(Resolved {
+                    config: ImageConfig {
+                        entrypoint: None,
+                        cmd: Some(vec![image.to_string()]),
+                    },
+                    platform: platform.to_string(),
+                    from_index: false,
+                    manifest_digest: String::new(),
+                })
+            })
+        }
+    }
+
+    fn lookups(n: usize) -> Vec<Lookup> {
+        (0..n)
+            .map(|i| Lookup {
+                image: format!("app{i}"),
+                platform: "linux/amd64".into(),
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lookups_overlap_up_to_the_bound_and_keep_their_order() {
+        let src = Slow {
+            delay: Duration::from_millis(100),
+            now: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+        };
+        let start = tokio::time::Instant::now();
+        let answers = resolve_all(&src, &lookups(20), 8, Duration::from_secs(60)).await;
+        // 20 lookups, 8 at once: 3 waves of 100 ms.
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        assert_eq!(src.max.load(Ordering::SeqCst), 8);
+        for (i, a) in answers.iter().enumerate() {
+            assert_eq!(
+                a.as_ref().unwrap().config.cmd,
+                Some(vec![format!("docker.io/library/app{i}:latest")])
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_ends_what_is_left() {
+        let src = Slow {
+            delay: Duration::from_secs(10),
+            now: AtomicUsize::new(0),
+            max: AtomicUsize::new(0),
+        };
+        let mut l = lookups(2);
+        l.push(Lookup {
+            image: "Not A Reference".into(),
+            platform: "linux/amd64".into(),
+        });
+        let answers = resolve_all(&src, &l, 8, Duration::from_secs(5)).await;
+        assert_eq!(answers[0], Err(Error::Deadline { secs: 5 }));
+        assert_eq!(answers[1], Err(Error::Deadline { secs: 5 }));
+        assert!(matches!(answers[2], Err(Error::Reference(_))));
+    }
+}

@@ -98,6 +98,10 @@ pub struct Registries {
     /// `Authorization` values: per registry host (Basic, ECR) and per (host, repository) (Bearer).
     host_auth: Mutex<HashMap<String, String>>,
     repo_auth: Mutex<HashMap<(String, String), String>>,
+    /// Registries known to use Bearer tokens (realm, service): later repositories get their
+    /// token before their first request instead of after a 401.
+    bearer_realms: Mutex<HashMap<String, (String, Option<String>)>>,
+    tokens: Memo<(String, String), Result<String, Error>>,
 }
 
 impl Registries {
@@ -119,6 +123,8 @@ impl Registries {
             configs: Memo::new(),
             host_auth: Mutex::new(HashMap::new()),
             repo_auth: Mutex::new(HashMap::new()),
+            bearer_realms: Mutex::new(HashMap::new()),
+            tokens: Memo::new(),
         })
     }
 
@@ -329,6 +335,16 @@ impl Registries {
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(r.registry.clone(), a.clone());
                 authorization = Some(a);
+            } else {
+                let known = self
+                    .bearer_realms
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&r.registry)
+                    .cloned();
+                if let Some((realm, service)) = known {
+                    authorization = Some(self.bearer(r, &realm, service).await?);
+                }
             }
         }
         let mut challenged = false;
@@ -350,18 +366,12 @@ impl Registries {
                     .and_then(|h| h.to_str().ok())
                     .and_then(auth::parse_challenge);
                 match challenge {
-                    Some(Challenge::Bearer {
-                        realm,
-                        service,
-                        scope,
-                    }) => {
-                        let token = self.token(r, &realm, service, scope).await?;
-                        let a = format!("Bearer {token}");
-                        self.repo_auth
+                    Some(Challenge::Bearer { realm, service, .. }) => {
+                        self.bearer_realms
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
-                            .insert((r.registry.clone(), r.repository.clone()), a.clone());
-                        authorization = Some(a);
+                            .insert(r.registry.clone(), (realm.clone(), service.clone()));
+                        authorization = Some(self.bearer(r, &realm, service).await?);
                         continue;
                     }
                     Some(Challenge::Basic) => {
@@ -405,15 +415,34 @@ impl Registries {
         }
     }
 
+    /// `Bearer <token>` for `r`'s repository: one token request per repository and run.
+    async fn bearer(
+        &self,
+        r: &Reference,
+        realm: &str,
+        service: Option<String>,
+    ) -> Result<String, Error> {
+        let key = (r.registry.clone(), r.repository.clone());
+        let token = self
+            .tokens
+            .get(key.clone(), self.token(r, realm, service))
+            .await?;
+        let a = format!("Bearer {token}");
+        self.repo_auth
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, a.clone());
+        Ok(a)
+    }
+
     /// The Bearer-token flow: ask the challenge's realm for a pull token.
     async fn token(
         &self,
         r: &Reference,
         realm: &str,
         service: Option<String>,
-        scope: Option<String>,
     ) -> Result<String, Error> {
-        let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", r.repository));
+        let scope = format!("repository:{}:pull", r.repository);
         let mut params = vec![("scope", scope)];
         if let Some(s) = service {
             params.push(("service", s));

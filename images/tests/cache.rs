@@ -87,3 +87,36 @@ async fn each_manifest_and_config_is_fetched_once() {
     );
     assert_eq!(registries.request_log(), log, "no new request");
 }
+
+#[tokio::test]
+async fn bearer_tokens_are_asked_for_once_per_repository() {
+    let tmp = TempDir::new("images-bearer");
+    let storage = tmp.path().join("storage");
+    let anon = ts::registry(&storage, tmp.path(), Auth::Anonymous);
+    let tokens = ts::TokenService::start(tmp.path(), "bob", "hunter2");
+    let bearer = ts::registry(&storage, tmp.path(), Auth::Bearer(&tokens));
+    let p = Process::new(None, Some(&["c"]));
+    ts::push_image(&anon.host(), "one", "1", ts::OCI_MANIFEST, "amd64", &p);
+    ts::push_image(&anon.host(), "one", "2", ts::OCI_MANIFEST, "amd64", &p);
+    ts::push_image(&anon.host(), "two", "1", ts::OCI_MANIFEST, "amd64", &p);
+    let mut opts = Options::default();
+    opts.credentials.insert(&bearer.host(), "bob", "hunter2");
+    let registries = Registries::new(opts).unwrap();
+    let h = bearer.host();
+    for batch in [
+        vec![lookup(&format!("{h}/one:1"), "linux/amd64")],
+        vec![
+            lookup(&format!("{h}/one:2"), "linux/amd64"),
+            lookup(&format!("{h}/two:1"), "linux/amd64"),
+        ],
+    ] {
+        for a in resolve_all(&registries, &batch, 8, Duration::from_secs(30)).await {
+            assert_eq!(a.unwrap().config.cmd, Some(vec!["c".to_string()]));
+        }
+    }
+    let log = registries.request_log();
+    // one:1 → 401, token, manifest again, config; then the realm is known: one:2 reuses one's
+    // token, two gets its token before its first request (and all share one config blob).
+    assert_eq!(tokens.requests(), 2, "{log:#?}");
+    assert_eq!(log.len(), 4 + 1 + 2, "{log:#?}");
+}
