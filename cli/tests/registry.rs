@@ -598,6 +598,32 @@ fn ecr_images_through_moto_and_the_registry() {
         json!(["/srv/app2"])
     );
 
+    // Another account's registry behind account A's endpoint: kiltx asks for account C's token,
+    // which A's registry refuses; the message says what to check on the AWS side.
+    let c = "333333333333.dkr.ecr.eu-west-1.amazonaws.com";
+    let td = tmp.path().join("c.json");
+    fs::write(
+        &td,
+        json!({"family": "c", "requiresCompatibilities": ["FARGATE"],
+               "containerDefinitions": [{"name": "x", "image": format!("{c}/app:1")}]})
+        .to_string(),
+    )
+    .unwrap();
+    let ec = format!("{c}={}", acct_a.url());
+    let out = kiltx(
+        &["patch", td.to_str().unwrap(), "--registry-endpoint", &ec],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("registry {c} answered 401")), "{err}");
+    assert!(
+        err.contains(
+            "the ECR token of account 333333333333 (eu-west-1) does not allow pulling app"
+        ),
+        "{err}"
+    );
+
     // Without AWS credentials: the ECR error names the account and region, and what to check.
     let no_creds: Vec<(&str, &str)> = env
         .iter()

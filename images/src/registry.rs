@@ -102,6 +102,7 @@ pub struct Registries {
     /// token before their first request instead of after a 401.
     bearer_realms: Mutex<HashMap<String, (String, Option<String>)>>,
     tokens: Memo<(String, String), Result<String, Error>>,
+    ecr_tokens: Memo<String, Result<String, Error>>,
 }
 
 impl Registries {
@@ -125,6 +126,7 @@ impl Registries {
             repo_auth: Mutex::new(HashMap::new()),
             bearer_realms: Mutex::new(HashMap::new()),
             tokens: Memo::new(),
+            ecr_tokens: Memo::new(),
         })
     }
 
@@ -326,9 +328,14 @@ impl Registries {
         let mut authorization = self.cached_auth(r);
         if authorization.is_none() {
             if let Some(ecr) = auth::ecr_registry(&r.registry) {
+                // One GetAuthorizationToken per registry and run, however many lookups wait.
                 let a = self
-                    .ecr
-                    .authorization(&r.registry, &ecr, self.opts.request_timeout)
+                    .ecr_tokens
+                    .get(
+                        r.registry.clone(),
+                        self.ecr
+                            .authorization(&r.registry, &ecr, self.opts.request_timeout),
+                    )
                     .await?;
                 self.host_auth
                     .lock()
@@ -403,12 +410,19 @@ impl Registries {
             let body = self.body(r, &url, resp).await?;
             if !(200..300).contains(&status) {
                 let has_credentials = authorization.is_some();
+                let hint = match auth::ecr_registry(&r.registry) {
+                    Some(ecr) if status == 401 || status == 403 => format!(
+                        "the ECR token of account {} ({}) does not allow pulling {}: check that the AWS credentials allow ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, and the repository policy (for a cross-account image, it must grant your account)",
+                        ecr.account, ecr.region, r.repository
+                    ),
+                    _ => Error::status_hint(status, has_credentials),
+                };
                 return Err(Error::Status {
                     registry: r.registry.clone(),
                     url,
                     status,
                     answer: answer_text(status, &body),
-                    hint: Error::status_hint(status, has_credentials),
+                    hint,
                 });
             }
             return Ok((content_type, digest, body));
