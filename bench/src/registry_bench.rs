@@ -1,6 +1,6 @@
 //! `registry-bench`: how many HTTP requests, and how much wall time, resolving images takes.
 //!
-//! Usage: `cargo run --release -p kiltx-bench --bin registry-bench [-- --runs 7]`
+//! Usage: `cargo run --release -p kiltx-bench --bin registry-bench [-- --runs 7 --latency-ms 10]`
 //!
 //! Starts Debian's `docker-registry` on 127.0.0.1, pushes 10 images (4 multi-platform OCI
 //! indexes, 3 Docker v2 manifests, 3 OCI manifests), and generates a CloudFormation template
@@ -10,6 +10,10 @@
 //! - each image looked up alone with a fresh client (median and slowest);
 //! - the whole run (needed_images → resolve_all → patch_document) with a fresh client: its
 //!   wall time (median over runs), its HTTP requests, and whether any URL was requested twice.
+//!
+//! All of it twice: against the registry directly (loopback: a round trip is mostly the
+//! server's CPU time, which concurrency cannot hide on a busy machine), and through a proxy
+//! adding `--latency-ms` each way (a network, where it can).
 //!
 //! Targets (issue 3): at most 3 requests per unique image, none repeated; wall time within 3
 //! round trips of the slowest single-image lookup.
@@ -58,10 +62,11 @@ fn template(images: &[String]) -> String {
 
 struct Run {
     wall: Duration,
+    resolve: Duration,
     requests: Vec<String>,
 }
 
-fn full_run(text: &str) -> Run {
+fn full_run(text: &str, concurrency: usize) -> Run {
     let def = Definition::builtin();
     let opts = PatchOptions::default();
     let start = Instant::now();
@@ -74,12 +79,14 @@ fn full_run(text: &str) -> Run {
             platform: n.platform.clone(),
         })
         .collect();
+    let resolve_start = Instant::now();
     let answers = kiltx_images::resolve_all_blocking(
         &registries,
         &lookups,
-        kiltx_images::DEFAULT_CONCURRENCY,
+        concurrency,
         Duration::from_secs(60),
     );
+    let resolve = resolve_start.elapsed();
     let mut images = ImageConfigs::new();
     for (l, a) in lookups.iter().zip(answers) {
         images.insert_for(&l.image, &l.platform, a.expect("lookup").config);
@@ -89,6 +96,7 @@ fn full_run(text: &str) -> Run {
     assert!(patched.text.len() > text.len());
     Run {
         wall,
+        resolve,
         requests: registries.request_log(),
     }
 }
@@ -99,10 +107,16 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(7);
+    let latency_ms: u64 = std::env::args()
+        .skip_while(|a| a != "--latency-ms")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
     let tmp = TempDir::new("registry-bench");
     let reg = ts::registry(&tmp.path().join("storage"), tmp.path(), Auth::Anonymous);
     let h = reg.host();
-    let mut images = Vec::new();
+    println!("registry-bench: {CONTAINERS} containers over {IMAGES} unique images (4 OCI indexes, 3 Docker v2, 3 OCI manifests), local docker-registry, {runs} runs");
+    let mut repos = Vec::new();
     for i in 0..IMAGES {
         let repo = format!("bench/app{i}");
         let p = Process::new(Some(&["/entry", &i.to_string()]), Some(&["serve"]));
@@ -123,15 +137,31 @@ fn main() {
                 ts::push_image(&h, &repo, "1", ts::OCI_MANIFEST, "amd64", &p);
             }
         }
-        images.push(format!("{h}/{repo}:1"));
+        repos.push(repo);
     }
+    measure("direct (loopback)", &h, &repos, runs);
+    let proxy = ts::latency_proxy(&h, Duration::from_millis(latency_ms));
+    measure(
+        &format!(
+            "through a {latency_ms} ms one-way latency proxy (round trip {} ms)",
+            2 * latency_ms
+        ),
+        &format!("127.0.0.1:{proxy}"),
+        &repos,
+        runs,
+    );
+}
+
+fn measure(label: &str, h: &str, repos: &[String], runs: usize) {
+    let images: Vec<String> = repos.iter().map(|r| format!("{h}/{r}:1")).collect();
     let text = template(&images);
+    println!("{label}:");
 
     // One round trip: GET /v2/ on a fresh connection.
     let rtts: Vec<Duration> = (0..31)
         .map(|_| {
             let s = Instant::now();
-            let r = ts::http("GET", &h, "/v2/", &[], b"");
+            let r = ts::http("GET", h, "/v2/", &[], b"");
             assert_eq!(r.status, 200);
             s.elapsed()
         })
@@ -163,16 +193,20 @@ fn main() {
     let slowest = *singles.iter().max().expect("images");
     let single_median = median(singles.clone());
 
-    let _warm = full_run(&text);
-    let all: Vec<Run> = (0..runs).map(|_| full_run(&text)).collect();
+    let _warm = full_run(&text, kiltx_images::DEFAULT_CONCURRENCY);
+    let all: Vec<Run> = (0..runs)
+        .map(|_| full_run(&text, kiltx_images::DEFAULT_CONCURRENCY))
+        .collect();
     let wall = median(all.iter().map(|r| r.wall).collect());
+    let resolve = median(all.iter().map(|r| r.resolve).collect());
+    let serial: Vec<Run> = (0..runs).map(|_| full_run(&text, 1)).collect();
+    let serial_wall = median(serial.iter().map(|r| r.wall).collect());
     let requests = &all[0].requests;
     let mut unique = requests.clone();
     unique.sort();
     unique.dedup();
     let repeated = requests.len() - unique.len();
 
-    println!("registry-bench: {CONTAINERS} containers over {IMAGES} unique images (4 OCI indexes, 3 Docker v2, 3 OCI manifests), local docker-registry, {runs} runs");
     println!("  one round trip (GET /v2/, fresh connection): {}", ms(rtt));
     println!(
         "  one image alone (fresh client):               median {}, slowest {}",
@@ -183,6 +217,14 @@ fn main() {
         "  whole run (needs + lookups + patch):          median {} = slowest single + {:.1} round trips",
         ms(wall),
         (wall.as_secs_f64() - slowest.as_secs_f64()) / rtt.as_secs_f64()
+    );
+    println!(
+        "    of which registry lookups:                  median {}",
+        ms(resolve)
+    );
+    println!(
+        "  the same, one lookup at a time:               median {}",
+        ms(serial_wall)
     );
     println!(
         "  HTTP requests: {} for {IMAGES} images ({:.1} per image; target <= 3), repeated: {repeated} (target 0)",

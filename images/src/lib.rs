@@ -24,8 +24,12 @@ pub use auth::Credentials;
 pub use error::Error;
 pub use registry::Registries;
 
-/// How many lookups run at once, by default.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// How many HTTP requests [`Registries`] has in flight at once, by default.
+pub const DEFAULT_MAX_REQUESTS: usize = 8;
+
+/// How many lookups [`resolve_all`] runs at once, by default. Lookups are cheap futures; what
+/// the network sees is bounded by [`Options::max_requests`].
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +67,8 @@ pub struct Options {
     pub credentials: Credentials,
     /// Timeout of every request (HTTP, and each ECR API call).
     pub request_timeout: Duration,
+    /// HTTP requests in flight at once (all registries together).
+    pub max_requests: usize,
 }
 
 impl Default for Options {
@@ -72,6 +78,7 @@ impl Default for Options {
             endpoints: BTreeMap::new(),
             credentials: Credentials::new(),
             request_timeout: Duration::from_secs(20),
+            max_requests: DEFAULT_MAX_REQUESTS,
         }
     }
 }

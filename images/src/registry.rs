@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use kilt_defs::image::ImageConfig;
 use kilt_defs::reference::Reference;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::Value;
 use sha2::Digest as _;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::auth::{self, Challenge};
 use crate::ecr::Ecr;
@@ -91,6 +91,7 @@ pub struct Registries {
     opts: Options,
     ecr: Ecr,
     requests: AtomicUsize,
+    slots: Semaphore,
     log: Mutex<Vec<String>>,
     lookups: Memo<(String, String), Result<Resolved, Error>>,
     manifests: Memo<(String, String), Result<Fetched, Error>>,
@@ -107,6 +108,7 @@ pub struct Registries {
 
 impl Registries {
     pub fn new(opts: Options) -> Result<Registries, Error> {
+        let max_requests = opts.max_requests.max(1);
         let http = reqwest::Client::builder()
             .user_agent(concat!("kiltx/", env!("CARGO_PKG_VERSION")))
             .timeout(opts.request_timeout)
@@ -118,6 +120,7 @@ impl Registries {
             opts,
             ecr: Ecr::default(),
             requests: AtomicUsize::new(0),
+            slots: Semaphore::new(max_requests),
             log: Mutex::new(Vec::new()),
             lookups: Memo::new(),
             manifests: Memo::new(),
@@ -218,7 +221,7 @@ impl Registries {
         let key = (r.name(), reference.to_string());
         let fetched = self
             .manifests
-            .get(key, self.fetch_manifest(r, reference))
+            .get(key, Box::pin(self.fetch_manifest(r, reference)))
             .await;
         if let Ok(f) = &fetched {
             if f.digest != reference {
@@ -231,9 +234,9 @@ impl Registries {
 
     async fn fetch_manifest(&self, r: &Reference, reference: &str) -> Result<Fetched, Error> {
         let what = format!("the manifest of {}", r.name());
-        let (content_type, header_digest, body) = self
-            .get(r, &format!("manifests/{reference}"), Some(ACCEPT_MANIFESTS))
-            .await?;
+        let (content_type, header_digest, body) =
+            Box::pin(self.get(r, &format!("manifests/{reference}"), Some(ACCEPT_MANIFESTS)))
+                .await?;
         let digest = if reference.contains(':') {
             verify(r, &what, reference, &body)?;
             reference.to_string()
@@ -257,13 +260,13 @@ impl Registries {
 
     async fn config(&self, r: &Reference, digest: &str) -> Result<Config, Error> {
         self.configs
-            .get(digest.to_string(), self.fetch_config(r, digest))
+            .get(digest.to_string(), Box::pin(self.fetch_config(r, digest)))
             .await
     }
 
     async fn fetch_config(&self, r: &Reference, digest: &str) -> Result<Config, Error> {
         let what = format!("the config blob {digest} of {}", r.name());
-        let (_, _, body) = self.get(r, &format!("blobs/{digest}"), None).await?;
+        let (_, _, body) = Box::pin(self.get(r, &format!("blobs/{digest}"), None)).await?;
         verify(r, &what, digest, &body)?;
         let bad = |detail: String| Error::Content {
             registry: r.registry.clone(),
@@ -333,8 +336,11 @@ impl Registries {
                     .ecr_tokens
                     .get(
                         r.registry.clone(),
-                        self.ecr
-                            .authorization(&r.registry, &ecr, self.opts.request_timeout),
+                        Box::pin(self.ecr.authorization(
+                            &r.registry,
+                            &ecr,
+                            self.opts.request_timeout,
+                        )),
                     )
                     .await?;
                 self.host_auth
@@ -363,12 +369,10 @@ impl Registries {
             if let Some(a) = &authorization {
                 req = req.header(AUTHORIZATION, a);
             }
-            let resp = self.send(r, &url, req).await?;
-            let status = resp.status().as_u16();
+            let (status, headers, body) = Box::pin(self.send(r, &url, req)).await?;
             if status == 401 && !challenged {
                 challenged = true;
-                let challenge = resp
-                    .headers()
+                let challenge = headers
                     .get(WWW_AUTHENTICATE)
                     .and_then(|h| h.to_str().ok())
                     .and_then(auth::parse_challenge);
@@ -397,17 +401,14 @@ impl Registries {
                     None => {}
                 }
             }
-            let content_type = resp
-                .headers()
+            let content_type = headers
                 .get(CONTENT_TYPE)
                 .and_then(|h| h.to_str().ok())
                 .map(|s| s.split(';').next().unwrap_or(s).trim().to_string());
-            let digest = resp
-                .headers()
+            let digest = headers
                 .get("docker-content-digest")
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_string);
-            let body = self.body(r, &url, resp).await?;
             if !(200..300).contains(&status) {
                 let has_credentials = authorization.is_some();
                 let hint = match auth::ecr_registry(&r.registry) {
@@ -439,7 +440,7 @@ impl Registries {
         let key = (r.registry.clone(), r.repository.clone());
         let token = self
             .tokens
-            .get(key.clone(), self.token(r, realm, service))
+            .get(key.clone(), Box::pin(self.token(r, realm, service)))
             .await?;
         let a = format!("Bearer {token}");
         self.repo_auth
@@ -472,9 +473,7 @@ impl Registries {
         if let Some((u, p)) = creds {
             req = req.basic_auth(u, Some(p));
         }
-        let resp = self.send(r, url.as_str(), req).await?;
-        let status = resp.status().as_u16();
-        let body = self.body(r, url.as_str(), resp).await?;
+        let (status, _, body) = self.send(r, url.as_str(), req).await?;
         if !(200..300).contains(&status) {
             return Err(Error::Status {
                 registry: r.registry.clone(),
@@ -501,18 +500,29 @@ impl Registries {
             })
     }
 
+    /// One HTTP exchange, holding one of the `max_requests` slots from sending to the end of
+    /// the body: all lookups start at once, their requests take turns (first come, first served).
     async fn send(
         &self,
         r: &Reference,
         url: &str,
         req: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, Error> {
+    ) -> Result<(u16, HeaderMap, Vec<u8>), Error> {
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|_| Error::Usage("the request slots were closed".into()))?;
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(url.to_string());
-        req.send().await.map_err(|e| self.transport(r, url, e))
+        let resp = req.send().await.map_err(|e| self.transport(r, url, e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = self.body(r, url, resp).await?;
+        Ok((status, headers, body))
     }
 
     async fn body(
@@ -576,7 +586,7 @@ impl ImageSource for Registries {
             self.lookups
                 .get(
                     (image.to_string(), platform.to_string()),
-                    self.lookup(image, platform),
+                    Box::pin(self.lookup(image, platform)),
                 )
                 .await
         })

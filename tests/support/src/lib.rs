@@ -529,3 +529,60 @@ pub fn json_of(text: &[u8]) -> Value {
     serde_json::from_slice(text)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(text)))
 }
+
+/// A TCP proxy on 127.0.0.1 that delivers every byte `one_way` after it arrived, in both
+/// directions: a network with a round trip of twice that, in front of a local server. Its
+/// threads live as long as the process (for benchmarks).
+pub fn latency_proxy(target: &str, one_way: Duration) -> u16 {
+    use std::sync::mpsc;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let port = listener.local_addr().expect("proxy address").port();
+    let target = target.to_string();
+    let pipe = move |mut from: TcpStream, mut to: TcpStream| {
+        let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for (at, bytes) in rx {
+                let due = at + one_way;
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                if to.write_all(&bytes).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+    };
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(client) = conn else { continue };
+            let Ok(upstream) = TcpStream::connect(&target) else {
+                continue;
+            };
+            let _ = client.set_nodelay(true);
+            let _ = upstream.set_nodelay(true);
+            match (client.try_clone(), upstream.try_clone()) {
+                (Ok(c2), Ok(u2)) => {
+                    pipe(client, upstream);
+                    pipe(u2, c2);
+                }
+                _ => continue,
+            }
+        }
+    });
+    port
+}
