@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(strace gcc libc6-dev util-linux)
+# docker-registry, apache2-utils (htpasswd), openssl: the registry tests' servers and keys.
+apt_packages=(strace gcc libc6-dev util-linux docker-registry apache2-utils openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -15,11 +16,13 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-# Validators: cfn-lint (CloudFormation), botocore (ECS API shapes), checkov (the macro's stack).
-# One pip run, so that pip resolves their shared dependencies together.
-if ! python3 -c 'import cfnlint, botocore, checkov' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null || ! command -v checkov >/dev/null; then
-    echo "tests/run.sh: installing cfn-lint, botocore, checkov"
-    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34' 'checkov>=3,<4'
+# Validators: cfn-lint (CloudFormation), botocore (ECS API shapes), checkov (the macro's stack);
+# moto's server (the ECR API for the registry tests). One pip run, so that pip resolves their
+# shared dependencies (botocore) together.
+if ! python3 -c 'import cfnlint, botocore, checkov, moto.server' >/dev/null 2>&1 \
+    || ! command -v cfn-lint >/dev/null || ! command -v checkov >/dev/null || ! command -v moto_server >/dev/null; then
+    echo "tests/run.sh: installing cfn-lint, botocore, checkov, moto[server]"
+    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34' 'checkov>=3,<4' 'moto[server]>=5,<6'
 fi
 
 # The SARIF 2.1.0 JSON schema, for `kiltx lint --format sarif` (cli/tests/lint_cli.rs): shipped

@@ -25,6 +25,9 @@ pub enum CliError {
     },
     #[error("{0}")]
     Usage(String),
+    /// Registry lookups that failed, one message each.
+    #[error("{}", .0.join("\n"))]
+    Images(Vec<String>),
 }
 
 impl CliError {
@@ -53,6 +56,11 @@ impl CliError {
                         None => format!("kiltx: error: {origin}: {e}"),
                     },
                 })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            CliError::Images(failures) => failures
+                .iter()
+                .map(|f| format!("kiltx: error: {f}"))
                 .collect::<Vec<_>>()
                 .join("\n"),
             other => format!("kiltx: error: {other}"),

@@ -1,6 +1,7 @@
 //! `kiltx`: instrument ECS Fargate task definitions with the kiltx tracer.
 
 mod error;
+mod image_cmd;
 mod io;
 mod kilt_cmd;
 mod lint_cmd;
@@ -36,6 +37,20 @@ enum Command {
     /// Show or check definitions (what kiltx injects).
     #[command(subcommand)]
     Definition(DefinitionCommand),
+    /// Print images' ENTRYPOINT and CMD as their registries give them (--image-config format).
+    #[command(
+        after_help = "Examples:\n  kiltx image-config nginx:1.27\n  kiltx image-config --platform linux/arm64 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1 > images.json\n  kiltx patch --offline --image-config images.json template.yaml"
+    )]
+    ImageConfig {
+        /// Image references (`nginx`, `ghcr.io/org/app:tag`, `host:5000/app@sha256:...`).
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<String>,
+        /// The platform to resolve multi-platform images for.
+        #[arg(long, value_name = "OS/ARCH", default_value = image_cmd::DEFAULT_IMAGE_PLATFORM)]
+        platform: String,
+        #[command(flatten)]
+        registry: image_cmd::RegistryArgs,
+    },
 }
 
 #[derive(Args)]
@@ -69,8 +84,8 @@ pub struct PatchArgs {
     /// Also patch task definitions that do not require FARGATE (EC2, EXTERNAL).
     #[arg(long)]
     pub include_ec2: bool,
-    /// Never use the network. (This version never does: image configurations come only from
-    /// the task definition and --image-config.)
+    /// Never use the network: images' ENTRYPOINT/CMD come only from the task definition and
+    /// --image-config (without it, missing ones are read from their registries).
     #[arg(long)]
     pub offline: bool,
     /// JSON map from image to its configuration: {"IMAGE": {"entrypoint": [...], "cmd": [...]}}.
@@ -118,6 +133,8 @@ pub struct PatchArgs {
     /// (defaults: the recipe's values), referenced with Ref.
     #[arg(long)]
     pub parameterize_env: bool,
+    #[command(flatten)]
+    pub registry: image_cmd::RegistryArgs,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +183,11 @@ fn main() -> ExitCode {
             print!("{}", d.to_yaml());
             0
         }),
+        Command::ImageConfig {
+            images,
+            platform,
+            registry,
+        } => image_cmd::run(&images, &platform, &registry),
         Command::Definition(DefinitionCommand::Validate { files }) => files
             .iter()
             .try_for_each(|f| {

@@ -90,7 +90,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         tailor,
         recipe,
     } = crate::kilt_cmd::for_patch(args)?;
-    let images = load_image_configs(&args.image_config)?;
+    let mut images = load_image_configs(&args.image_config)?;
     let opts = Options {
         opt_in: args.opt_in,
         include_ec2: args.include_ec2,
@@ -98,31 +98,57 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         tailor,
         ..Options::default()
     };
-    let text = read_input(&args.input, args.max_input_size)?;
-    let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;
-    let shape = match args.input_format.as_str() {
-        "auto" => Shape::detect(&doc.value).map_err(engine(origin.clone()))?,
-        name => Shape::from_name(name)
-            .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
+    let forced = match args.input_format.as_str() {
+        "auto" => None,
+        name => Some(
+            Shape::from_name(name)
+                .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
+        ),
     };
-    let mut value = doc.value.clone();
-    let report = patch::patch(&mut value, shape, &def, &opts, &images)
-        .map_err(|e| e.locate(&doc))
-        .map_err(engine(origin.clone()))?;
-    crate::kilt_cmd::add_parameters(
-        &mut value,
-        shape,
-        recipe.as_ref(),
-        args,
-        report
-            .tasks
-            .iter()
-            .any(|t| matches!(t.status, TaskStatus::Patched { .. })),
-    )?;
-    let output = if shape == Shape::Describe {
-        kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
+    let text = read_input(&args.input, args.max_input_size)?;
+    if !args.offline {
+        // What the task definitions and --image-config leave unknown is asked of registries.
+        // (An error here is reported, with its position, by the patch below.)
+        if let Ok(needs) = kilt_defs::document::needed_images(&text, forced, &def, &opts, &images) {
+            if !needs.is_empty() {
+                let found = crate::image_cmd::resolve(&args.registry, &origin, &needs, args.quiet)?;
+                images.extend(found);
+            }
+        }
+    }
+    let (output, report) = if args.parameterize_env {
+        // Recipe variables become template Parameters: a change at the template's top level,
+        // made through the value model.
+        let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;
+        let shape = match forced {
+            Some(s) => s,
+            None => Shape::detect(&doc.value).map_err(engine(origin.clone()))?,
+        };
+        let mut value = doc.value.clone();
+        let report = patch::patch(&mut value, shape, &def, &opts, &images)
+            .map_err(|e| e.locate(&doc))
+            .map_err(engine(origin.clone()))?;
+        crate::kilt_cmd::add_parameters(
+            &mut value,
+            shape,
+            recipe.as_ref(),
+            args,
+            report
+                .tasks
+                .iter()
+                .any(|t| matches!(t.status, TaskStatus::Patched { .. })),
+        )?;
+        let output = if shape == Shape::Describe {
+            kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
+        } else {
+            kilt_defs::emit_document(&doc, &value)
+        };
+        (output, report)
     } else {
-        kilt_defs::emit_document(&doc, &value)
+        // JSON is patched one task definition at a time, spliced into the original text.
+        let patched = kilt_defs::document::patch_document(&text, forced, &def, &opts, &images)
+            .map_err(engine(origin.clone()))?;
+        (patched.text, patched.report)
     };
     let changed = output != text;
 

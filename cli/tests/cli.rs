@@ -144,9 +144,9 @@ fn nothing_is_written_on_error() {
     let out_path = t.0.join("out.json");
     let o = out_path.to_string_lossy().into_owned();
     for args in [
-        vec!["patch", "--in-place", &f],
-        vec!["patch", &f, "-o", &o],
-        vec!["patch", &f],
+        vec!["patch", "--offline", "--in-place", &f],
+        vec!["patch", "--offline", &f, "-o", &o],
+        vec!["patch", "--offline", &f],
     ] {
         let out = kiltx(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -9,6 +9,8 @@
 //! Successful cases are also patched again from their own output, which must come back byte for
 //! byte (idempotence), and twice from the input (determinism).
 //! `KILTX_BLESS=1 cargo test --test patch_fixtures` rewrites the expected files.
+//! Fixtures run `--offline`: image configurations come from the case's own files (registry
+//! lookups are tested in registry.rs).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ fn kiltx(dir: &Path, args: &[String]) -> Output {
         .current_dir(dir)
         .env_remove("KILTX_TRACER_IMAGE")
         .arg("patch")
+        .arg("--offline")
         .args(args)
         .output()
         .expect("run kiltx")

@@ -114,45 +114,13 @@ impl ImageConfigs {
 }
 
 /// Normalise an image reference the way Docker resolves short names: `nginx` and
-/// `docker.io/library/nginx:latest` are the same image.
+/// `docker.io/library/nginx:latest` are the same image. A malformed reference is kept as it is
+/// (trimmed): it matches only itself, and the registry lookup reports it.
 pub fn normalize(image: &str) -> String {
-    let image = image.trim();
-    let (name, suffix) = match image.find('@') {
-        Some(at) => (&image[..at], &image[at..]),
-        None => (image, ""),
-    };
-    // A tag is a ':' after the last '/'.
-    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
-    let (repo, tag) = match name[last_slash..].rfind(':') {
-        Some(c) => (&name[..last_slash + c], &name[last_slash + c..]),
-        None => (name, ""),
-    };
-    let first = repo.split('/').next().unwrap_or("");
-    let has_registry =
-        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let full = if has_registry {
-        let (host, path) = repo.split_at(first.len());
-        let host = if host == "index.docker.io" || host == "registry-1.docker.io" {
-            "docker.io"
-        } else {
-            host
-        };
-        if host == "docker.io" && !path[1..].contains('/') {
-            format!("docker.io/library{path}")
-        } else {
-            format!("{host}{path}")
-        }
-    } else if repo.contains('/') {
-        format!("docker.io/{repo}")
-    } else {
-        format!("docker.io/library/{repo}")
-    };
-    let tag = if tag.is_empty() && suffix.is_empty() {
-        ":latest"
-    } else {
-        tag
-    };
-    format!("{full}{tag}{suffix}")
+    match crate::reference::Reference::parse(image) {
+        Ok(r) => r.to_string(),
+        Err(_) => image.trim().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -174,7 +142,8 @@ mod tests {
         assert_eq!(normalize("localhost:5000/app"), "localhost:5000/app:latest");
         assert_eq!(
             normalize("host:5000/ns/app@sha256:ab"),
-            "host:5000/ns/app@sha256:ab"
+            "host:5000/ns/app@sha256:ab",
+            "malformed: kept as it is"
         );
         assert_eq!(
             normalize("123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag"),

@@ -14,6 +14,7 @@ pub mod yaml;
 pub use error::Error;
 pub mod image;
 pub mod patch;
+pub mod reference;
 pub mod shape;
 
 use source::{Document, Format};

@@ -1,0 +1,177 @@
+//! Registry lookups for `kiltx patch`, and `kiltx image-config`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use kilt_defs::image::{ImageConfig, ImageConfigs, DEFAULT_PLATFORM};
+use kilt_defs::patch::NeededImage;
+use kiltx_images::{Credentials, Lookup, Options, Registries, Resolved};
+use serde_json::{json, Value};
+
+use crate::error::CliError;
+
+/// How to reach registries (shared by `patch` and `image-config`).
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// A registry reached over plain HTTP (loopback registries always are), repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// Reach the registry HOST at URL instead (a mirror, a pull-through cache, a test server);
+    /// credentials, ECR tokens included, are still those of HOST. Repeatable.
+    #[arg(long = "registry-endpoint", value_name = "HOST=URL")]
+    pub registry_endpoints: Vec<String>,
+    /// A docker config.json with registry credentials ("auths"). Default: $DOCKER_AUTH_CONFIG
+    /// (the JSON itself), else $DOCKER_CONFIG/config.json, else ~/.docker/config.json if present.
+    #[arg(long, value_name = "FILE", env = "REGISTRY_AUTH_FILE")]
+    pub registry_auth: Option<PathBuf>,
+    /// Seconds each registry request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub registry_timeout: u64,
+    /// Seconds all registry lookups of a run may take together.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub registry_deadline: u64,
+}
+
+impl RegistryArgs {
+    fn options(&self) -> Result<Options, CliError> {
+        let usage = |e: kiltx_images::Error| CliError::Usage(e.to_string());
+        let mut opts = Options {
+            insecure_registries: self.insecure_registries.clone(),
+            credentials: self.credentials()?,
+            request_timeout: Duration::from_secs(self.registry_timeout.max(1)),
+            ..Options::default()
+        };
+        for e in &self.registry_endpoints {
+            opts.add_endpoint(e).map_err(usage)?;
+        }
+        Ok(opts)
+    }
+
+    fn credentials(&self) -> Result<Credentials, CliError> {
+        let read = |path: PathBuf| -> Result<Credentials, CliError> {
+            let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            Credentials::from_docker_config(&text, &path.display().to_string())
+                .map_err(|e| CliError::Usage(e.to_string()))
+        };
+        if let Some(p) = &self.registry_auth {
+            return read(p.clone());
+        }
+        if let Ok(text) = std::env::var("DOCKER_AUTH_CONFIG") {
+            return Credentials::from_docker_config(&text, "$DOCKER_AUTH_CONFIG")
+                .map_err(|e| CliError::Usage(e.to_string()));
+        }
+        let file = match std::env::var_os("DOCKER_CONFIG") {
+            Some(dir) => Some(PathBuf::from(dir).join("config.json")),
+            None => std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".docker/config.json"))
+                .filter(|p| p.is_file()),
+        };
+        match file {
+            Some(f) => read(f),
+            None => Ok(Credentials::new()),
+        }
+    }
+
+    fn deadline(&self) -> Duration {
+        Duration::from_secs(self.registry_deadline.max(1))
+    }
+}
+
+/// Ask the registries for every image in `needs`; their answers, or one error per failure.
+pub fn resolve(
+    args: &RegistryArgs,
+    origin: &str,
+    needs: &[NeededImage],
+    quiet: bool,
+) -> Result<ImageConfigs, CliError> {
+    let registries =
+        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
+    let lookups: Vec<Lookup> = needs
+        .iter()
+        .map(|n| Lookup {
+            image: n.image.clone(),
+            platform: n.platform.clone(),
+        })
+        .collect();
+    let answers = kiltx_images::resolve_all_blocking(
+        &registries,
+        &lookups,
+        kiltx_images::DEFAULT_CONCURRENCY,
+        args.deadline(),
+    );
+    let mut out = ImageConfigs::new();
+    let mut failures = Vec::new();
+    for (need, answer) in needs.iter().zip(answers) {
+        match answer {
+            Ok(r) => {
+                if !quiet && r.from_index {
+                    eprintln!(
+                        "kiltx: {origin}: {}: image {} resolved for {} (runtimePlatform) from its multi-platform index",
+                        need.container, need.image, r.platform
+                    );
+                }
+                out.insert_for(&need.image, &need.platform, r.config);
+            }
+            Err(e) => failures.push(format!(
+                "{origin}: container {} needs image {} ({}): {e}",
+                need.container, need.image, need.platform
+            )),
+        }
+    }
+    if failures.is_empty() {
+        Ok(out)
+    } else {
+        Err(CliError::Images(failures))
+    }
+}
+
+/// `kiltx image-config IMAGE...`: print what the registry says, in `--image-config` format.
+pub fn run(images: &[String], platform: &str, args: &RegistryArgs) -> Result<u8, CliError> {
+    if !matches!(platform, "linux/amd64" | "linux/arm64") {
+        return Err(CliError::Usage(format!(
+            "--platform {platform:?}: expected linux/amd64 or linux/arm64 (what ECS Fargate runs)"
+        )));
+    }
+    let registries =
+        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
+    let lookups: Vec<Lookup> = images
+        .iter()
+        .map(|i| Lookup {
+            image: i.clone(),
+            platform: platform.to_string(),
+        })
+        .collect();
+    let answers = kiltx_images::resolve_all_blocking(
+        &registries,
+        &lookups,
+        kiltx_images::DEFAULT_CONCURRENCY,
+        args.deadline(),
+    );
+    let mut out = serde_json::Map::new();
+    let mut failures = Vec::new();
+    for (image, answer) in images.iter().zip(answers) {
+        match answer {
+            Ok(Resolved { config, .. }) => {
+                out.insert(image.clone(), config_json(&config));
+            }
+            Err(e) => failures.push(format!("image {image} ({platform}): {e}")),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(CliError::Images(failures));
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(out))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("{text}");
+    Ok(0)
+}
+
+fn config_json(c: &ImageConfig) -> Value {
+    json!({"entrypoint": c.entrypoint, "cmd": c.cmd})
+}
+
+pub const DEFAULT_IMAGE_PLATFORM: &str = DEFAULT_PLATFORM;
