@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # docker-registry, apache2-utils (htpasswd), openssl: the registry tests' servers and keys.
-apt_packages=(strace gcc docker-registry apache2-utils openssl)
+apt_packages=(strace gcc libc6-dev util-linux docker-registry apache2-utils openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -16,10 +16,35 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-# Validators for the outputs: cfn-lint (CloudFormation) and botocore (ECS API shapes).
-if ! python3 -c 'import cfnlint, botocore' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null; then
-    echo "tests/run.sh: installing cfn-lint and botocore"
-    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34'
+# Validators: cfn-lint (CloudFormation), botocore (ECS API shapes), checkov (the macro's stack).
+# One pip run, so that pip resolves their shared dependencies together.
+if ! python3 -c 'import cfnlint, botocore, checkov' >/dev/null 2>&1 || ! command -v cfn-lint >/dev/null || ! command -v checkov >/dev/null; then
+    echo "tests/run.sh: installing cfn-lint, botocore, checkov"
+    python3 -m pip install -q --root-user-action=ignore 'cfn-lint>=1,<2' 'botocore>=1.34' 'checkov>=3,<4'
+fi
+
+# The SARIF 2.1.0 JSON schema, for `kiltx lint --format sarif` (cli/tests/lint_cli.rs): shipped
+# by the npm package @microsoft/jest-sarif (MIT); validated with python3's jsonschema.
+sarif_dir=target/sarif-schema
+if [[ ! -f $sarif_dir/package/lib/schemas/sarif-2.1.0-rtm.5.json ]]; then
+    command -v npm >/dev/null || {
+        echo "tests/run.sh: installing npm"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
+    }
+    echo "tests/run.sh: fetching the SARIF 2.1.0 schema (npm package @microsoft/jest-sarif)"
+    mkdir -p "$sarif_dir"
+    (cd "$sarif_dir" && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null \
+        && tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas package/package.json)
+fi
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q --root-user-action=ignore 'jsonschema>=4'
+
+# pre-commit, to run the repository's .pre-commit-hooks.yaml for real (cli/tests/lint_cli.rs);
+# in a virtual environment of its own, so that its dependencies touch nothing else.
+if [[ ! -x target/pre-commit-venv/bin/pre-commit ]]; then
+    echo "tests/run.sh: installing pre-commit (in target/pre-commit-venv)"
+    python3 -m venv target/pre-commit-venv
+    target/pre-commit-venv/bin/pip install -q 'pre-commit>=3,<5'
 fi
 
 # moto's server: the ECR API for the registry tests.
@@ -30,5 +55,7 @@ fi
 
 cargo build --workspace --all-targets --locked
 cargo test --workspace --locked
+# Every input the fuzzer ever broke, replayed (fuzz/ is a workspace of its own).
+cargo test --manifest-path fuzz/Cargo.toml --locked
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

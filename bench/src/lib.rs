@@ -1,4 +1,7 @@
-//! Data generators shared by kiltx's benchmarks.
+//! Data generators and harnesses shared by kiltx's benchmarks (and tests).
+
+pub mod measure;
+pub mod runtime_api;
 
 use serde_json::{json, Map, Value};
 

@@ -9,14 +9,11 @@
 //! ratio, and the peak RSS of a process doing each, as a multiple of the file size. Peak RSS is
 //! measured in a fresh child process (this binary re-run with `--child`) from /proc's VmHWM.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use kilt_defs::definition::Definition;
 use kilt_defs::document::patch_document;
 use kilt_defs::image::ImageConfigs;
 use kilt_defs::patch::Options;
+use kiltx_bench::measure::{child_peak, median, vm_hwm_kib};
 use serde_json::Value;
 
 /// What `kiltx patch` does between reading the file and writing the result.
@@ -40,42 +37,6 @@ fn json_floor(text: &str) -> String {
 fn yaml_floor(text: &str) -> String {
     let v: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
     serde_yaml::to_string(&v).expect("serialize")
-}
-
-fn median(runs: usize, f: impl Fn() -> usize) -> Duration {
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            std::hint::black_box(f());
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// Peak RSS (KiB) of a fresh process that runs `what` on `file` once.
-fn child_peak(what: &str, file: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--child", what])
-        .arg(file)
-        .output()
-        .expect("child");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
 }
 
 fn child(what: &str, file: &str) {

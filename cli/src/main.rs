@@ -3,6 +3,8 @@
 mod error;
 mod image_cmd;
 mod io;
+mod kilt_cmd;
+mod lint_cmd;
 mod patch_cmd;
 
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 it adds the tracer sidecar, the SYS_PTRACE capability, volumesFrom, and wraps each container's \
 original command line.\n\nInputs: CloudFormation templates (JSON or YAML), register-task-definition \
 JSON, describe-task-definition output, or a bare containerDefinitions array.\n\nExit status: 0 success, \
-1 --check found changes, 2 bad input or usage."
+1 --check found changes (patch) or findings (lint), 2 bad input or usage."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,7 +31,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Patch task definitions so that their containers are traced.
-    Patch(PatchArgs),
+    Patch(Box<PatchArgs>),
+    /// Check that task definitions are instrumented, and instrumented correctly (CI).
+    Lint(lint_cmd::LintArgs),
     /// Show or check definitions (what kiltx injects).
     #[command(subcommand)]
     Definition(DefinitionCommand),
@@ -105,6 +109,30 @@ pub struct PatchArgs {
     /// Print no summary on standard error.
     #[arg(short, long)]
     pub quiet: bool,
+    /// How to read --definition: a kiltx definition (YAML/JSON), a Kilt recipe (HOCON), or by
+    /// its name (`*.kilt.cfg`, `*.cfg`, `*.conf` are Kilt recipes).
+    #[arg(long, value_name = "FORMAT", value_parser = ["auto", "kiltx", "kilt"], default_value = "auto")]
+    pub definition_format: String,
+    /// Kilt recipes: the recipe's configuration (`config.*`), as JSON or @FILE.
+    #[arg(long, value_name = "JSON")]
+    pub recipe_config: Option<String>,
+    /// Send the sidecars' logs to this CloudWatch log group (awslogs driver); empty for none.
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Option<String>,
+    /// Region of --log-group (default in templates: the stack's region, `Ref: AWS::Region`).
+    #[arg(long, value_name = "REGION", requires = "log_group")]
+    pub log_region: Option<String>,
+    /// Stream prefix for --log-group (default in templates: the task definition's logical ID).
+    #[arg(long, value_name = "PREFIX", requires = "log_group")]
+    pub log_stream_prefix: Option<String>,
+    /// Secret (ARN) with the registry credentials for the sidecars' images
+    /// (repositoryCredentials).
+    #[arg(long, value_name = "ARN")]
+    pub image_auth_secret: Option<String>,
+    /// Kilt recipes, templates: the recipe's environment variables become template Parameters
+    /// (defaults: the recipe's values), referenced with Ref.
+    #[arg(long)]
+    pub parameterize_env: bool,
     #[command(flatten)]
     pub registry: image_cmd::RegistryArgs,
 }
@@ -120,10 +148,19 @@ enum DefinitionCommand {
         #[arg(long, value_name = "IMAGE", env = "KILTX_TRACER_IMAGE")]
         tracer_image: Option<String>,
     },
-    /// Check definition files; exit 2 with the problem if one is invalid.
+    /// Check definition files (and Kilt recipes' syntax and keys); exit 2 with the problem if
+    /// one is invalid.
     Validate {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Print the kiltx definition equivalent to a Kilt recipe (.kilt.cfg).
+    Convert {
+        #[arg(value_name = "FILE.kilt.cfg")]
+        file: PathBuf,
+        /// The recipe's configuration (`config.*`), as JSON or @FILE.
+        #[arg(long, value_name = "JSON")]
+        recipe_config: Option<String>,
     },
 }
 
@@ -138,6 +175,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Patch(args) => patch_cmd::run(&args),
+        Command::Lint(args) => lint_cmd::run(&args),
         Command::Definition(DefinitionCommand::Show {
             definition,
             tracer_image,
@@ -152,8 +190,19 @@ fn main() -> ExitCode {
         } => image_cmd::run(&images, &platform, &registry),
         Command::Definition(DefinitionCommand::Validate { files }) => files
             .iter()
-            .try_for_each(|f| patch_cmd::load_definition(Some(f), None).map(|_| ()))
+            .try_for_each(|f| {
+                if kilt_cmd::is_recipe(f, "auto") {
+                    // Kilt recipes: syntax and keys; substitutions resolve when patching.
+                    kilt_cmd::read_recipe(f, None).map(|_| ())
+                } else {
+                    patch_cmd::load_definition(Some(f), None).map(|_| ())
+                }
+            })
             .map(|()| 0),
+        Command::Definition(DefinitionCommand::Convert {
+            file,
+            recipe_config,
+        }) => kilt_cmd::convert(&file, recipe_config.as_deref()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -42,7 +42,7 @@ pub fn load_definition(
     Ok(def)
 }
 
-fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
+pub fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
     let mut all = ImageConfigs::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|source| CliError::Read {
@@ -56,7 +56,7 @@ fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
     Ok(all)
 }
 
-fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
+pub fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
     let mut out = BTreeMap::new();
     for p in params {
         match p.split_once('=') {
@@ -85,12 +85,18 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         args.input.clone()
     };
     // Everything that can be wrong with the options is checked before the input is read.
-    let def = load_definition(args.definition.as_deref(), args.tracer_image.as_deref())?;
+    let crate::kilt_cmd::ForPatch {
+        definition: def,
+        tailor,
+        recipe,
+    } = crate::kilt_cmd::for_patch(args)?;
     let mut images = load_image_configs(&args.image_config)?;
     let opts = Options {
         opt_in: args.opt_in,
         include_ec2: args.include_ec2,
         parameters: parse_parameters(&args.parameters)?,
+        tailor,
+        ..Options::default()
     };
     let text = read_input(&args.input, args.max_input_size)?;
     let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;
@@ -115,6 +121,16 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     let report = patch::patch(&mut value, shape, &def, &opts, &images)
         .map_err(|e| e.locate(&doc))
         .map_err(engine(origin.clone()))?;
+    crate::kilt_cmd::add_parameters(
+        &mut value,
+        shape,
+        recipe.as_ref(),
+        args,
+        report
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, TaskStatus::Patched { .. })),
+    )?;
     let output = if shape == Shape::Describe {
         kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
     } else {

@@ -69,9 +69,14 @@ fn run(
     images: &ImageConfigs,
     needs: Option<&RefCell<Vec<NeededImage>>>,
 ) -> Result<Patched, Error> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match body.trim_start().chars().next() {
-        Some('{') | Some('[') if body.len() == text.len() => {
+    // A byte-order mark is kept, and otherwise out of the way.
+    if let Some(body) = text.strip_prefix('\u{feff}') {
+        let mut patched = run(body, shape, def, opts, images, needs)?;
+        patched.text.insert(0, '\u{feff}');
+        return Ok(patched);
+    }
+    match text.trim_start().chars().next() {
+        Some('{') | Some('[') => {
             crate::json::validate(text)?;
             let root = crate::json::shallow_tree(text, 3)?;
             let shape = match shape {
@@ -385,5 +390,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("CPU architecture"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod bom_tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_kept() {
+        let def = Definition::builtin();
+        for text in [
+            "\u{feff}[{\"name\": \"a\", \"image\": \"a\", \"entryPoint\": [\"/a\"]}]\n",
+            "\u{feff}Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      RequiresCompatibilities: [FARGATE]\n      ContainerDefinitions:\n        - {Name: a, Image: a, EntryPoint: [/a]}\n",
+        ] {
+            let out = patch_document(text, None, &def, &Options::default(), &ImageConfigs::new()).unwrap();
+            assert!(out.text.starts_with('\u{feff}'), "{}", out.text);
+            assert!(out.text.contains("kiltx-tracer"));
+            assert_eq!(out.text.matches('\u{feff}').count(), 1);
+        }
     }
 }

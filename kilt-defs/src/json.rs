@@ -336,7 +336,11 @@ impl Emitter<'_> {
                 if !members.is_empty() && !new_map.is_empty() =>
             {
                 let inline = !self.src[node.span.clone()].contains('\n');
-                let member_indent = self.line_indent(members[0].key_span.start).to_string();
+                let member_indent = if inline {
+                    String::new()
+                } else {
+                    self.line_indent(members[0].key_span.start).to_string()
+                };
                 let standard_gap = if members.len() >= 2 {
                     self.src[members[0].value.span.end..members[1].key_span.start].to_string()
                 } else if inline {
@@ -380,7 +384,11 @@ impl Emitter<'_> {
                 if !items.is_empty() && !new_items.is_empty() =>
             {
                 let inline = !self.src[node.span.clone()].contains('\n');
-                let item_indent = self.line_indent(items[0].span.start).to_string();
+                let item_indent = if inline {
+                    String::new()
+                } else {
+                    self.line_indent(items[0].span.start).to_string()
+                };
                 let standard_gap = if items.len() >= 2 {
                     self.src[items[0].span.end..items[1].span.start].to_string()
                 } else if inline {
@@ -411,8 +419,13 @@ impl Emitter<'_> {
                 out.push_str(&self.src[last_end..node.span.end]);
             }
             _ => {
-                let indent = self.line_indent(node.span.start).to_string();
-                let inline = !self.src.contains('\n');
+                // A document written on one line has no indentation to follow.
+                let inline = self.style.indent.is_empty();
+                let indent = if inline {
+                    String::new()
+                } else {
+                    self.line_indent(node.span.start).to_string()
+                };
                 write_fresh(new, self.style, &indent, inline, out);
             }
         }
@@ -542,6 +555,27 @@ mod tests {
             assert_eq!(v, full.value[&m.key]);
             assert_eq!(tree, f.value);
         }
+    }
+
+    #[test]
+    fn compact_documents_are_emitted_in_linear_time() {
+        // One line, many changed nodes: indentation must not be searched for per node.
+        let items: Vec<String> = (0..20_000).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let text = format!("{{\"a\":[{}]}}", items.join(","));
+        let doc = parse(&text).unwrap();
+        let mut v = doc.value.clone();
+        for item in v["a"].as_array_mut().unwrap() {
+            item["m"] = json!([1]);
+        }
+        let t = std::time::Instant::now();
+        let out = emit(&doc, &v);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "took {:?}",
+            t.elapsed()
+        );
+        assert!(!out.contains('\n'));
+        assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), v);
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod document;
 pub mod error;
 pub mod intrinsic;
 pub mod json;
+pub mod kilt;
+pub mod lint;
 pub mod source;
 pub mod yaml;
 
@@ -23,10 +25,11 @@ pub const DEFAULT_MAX_INPUT: usize = 32 * 1024 * 1024;
 
 /// Parse a document, telling JSON from YAML by its first character.
 pub fn parse_document(text: &str) -> Result<Document, Error> {
+    // Without a byte-order mark: spans and positions are the body's.
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     match body.trim_start().chars().next() {
-        Some('{') | Some('[') => json::parse(text),
-        Some(_) => yaml::parse(text),
+        Some('{') | Some('[') => json::parse(body),
+        Some(_) => yaml::parse(body),
         None => Err(Error::invalid(vec![], "the document is empty")),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::definition::{Arg, Definition, Sidecar, Splice};
+use crate::definition::{Arg, ContainerSpec, Definition, Sidecar, Splice};
 use crate::error::{Error, Path};
 use crate::image::{ImageConfig, ImageConfigs, DEFAULT_PLATFORM};
 use crate::intrinsic;
@@ -25,6 +25,41 @@ pub struct Options {
     /// Values for template parameters (override their `Default`s), used to know images given
     /// as `Ref`/`Fn::Sub`.
     pub parameters: BTreeMap<String, String>,
+    /// Trace only these containers (replaces a `kilt-include-containers` tag's list).
+    pub include_containers: Option<Vec<String>>,
+    /// Never trace these containers (added to a `kilt-ignore-containers` tag's list).
+    pub ignore_containers: Vec<String>,
+    /// Adjusts the definition for each task definition and container (e.g. a Kilt recipe,
+    /// evaluated per container); `None` applies the definition as it is.
+    pub tailor: Option<std::sync::Arc<dyn Tailor>>,
+}
+
+/// Makes the definition specific to one task definition and its selected containers, before
+/// they are patched: how definitions whose content depends on the task (Kilt recipes, whose
+/// variables include the container's name, image and environment) plug into the one engine.
+pub trait Tailor: std::fmt::Debug + Send + Sync {
+    /// The definition for `task`. Its sidecars must have the names (in order) of the
+    /// definition given to [`patch`].
+    fn tailor(&self, task: &TaskView<'_>) -> Result<Tailored, Error>;
+}
+
+/// What a [`Tailor`] sees of a task definition.
+#[derive(Debug)]
+pub struct TaskView<'a> {
+    pub site: &'a Site,
+    /// The task definition's tags (`Tags`/`tags`) as written, if any.
+    pub tags: Option<&'a Value>,
+    /// The selected containers, before patching, with their index in the containers list.
+    pub containers: Vec<(usize, &'a Map<String, Value>)>,
+}
+
+/// A definition made for one task definition.
+#[derive(Debug, Clone)]
+pub struct Tailored {
+    pub definition: Definition,
+    /// One spec per selected container (in the order of [`TaskView::containers`]); empty to use
+    /// `definition.containers` for all.
+    pub containers: Vec<ContainerSpec>,
 }
 
 /// What happened to each task definition.
@@ -173,7 +208,8 @@ pub fn patch_site_recording(
     }
 }
 
-fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
+/// The value at `path`, for changing it.
+pub(crate) fn get_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value> {
     let mut cur = v;
     for step in path {
         cur = match step {
@@ -240,6 +276,24 @@ struct Cx<'a> {
     /// `Ok(os/arch)`, or why the task's platform cannot be known.
     platform: Result<String, Error>,
     needs: Option<&'a RefCell<Vec<NeededImage>>>,
+}
+
+impl<'a> Cx<'a> {
+    /// The same context with another definition (one made for the task or a container).
+    fn with_def<'b>(&'b self, def: &'b Definition) -> Cx<'b>
+    where
+        'a: 'b,
+    {
+        Cx {
+            site: self.site,
+            def,
+            opts: self.opts,
+            images: self.images,
+            params: self.params,
+            platform: self.platform.as_ref().cloned().map_err(clone_error),
+            needs: self.needs,
+        }
+    }
 }
 
 /// The platform a task runs on, from `runtimePlatform.cpuArchitecture`.
@@ -381,6 +435,7 @@ impl Cx<'_> {
     fn patch_task(&self, target: &mut Value) -> Result<TaskStatus, Vec<Error>> {
         let path = self.site.path.clone();
         let d = self.site.dialect;
+        let mut raw_tags: Option<Value> = None;
         // Where the containers are.
         let (containers_path, tags) = if self.site.shape == Shape::Containers {
             (path.clone(), Vec::new())
@@ -392,6 +447,11 @@ impl Cx<'_> {
                 return Ok(TaskStatus::Skipped(reason));
             }
             let tags = self.tags(props, &path).map_err(|e| vec![e])?;
+            if self.opts.tailor.is_some() {
+                raw_tags = get(props, "tags", &path)
+                    .map_err(|e| vec![e])?
+                    .map(|(_, v)| v.clone());
+            }
             let key = match find_key(props, "containerDefinitions", &path).map_err(|e| vec![e])? {
                 Some(k) => k,
                 None => {
@@ -518,14 +578,18 @@ impl Cx<'_> {
             return Err(errors);
         }
         // Container-level selection.
-        let include = tags
+        let include: Option<&Vec<String>> = self.opts.include_containers.as_ref().or_else(|| {
+            tags.iter()
+                .find(|(t, _)| *t == Tag::IncludeContainers)
+                .map(|(_, v)| v)
+        });
+        let ignore_list: Vec<String> = tags
             .iter()
-            .find(|(t, _)| *t == Tag::IncludeContainers)
-            .map(|(_, v)| v);
-        let ignore = tags
-            .iter()
-            .find(|(t, _)| *t == Tag::IgnoreContainers)
-            .map(|(_, v)| v);
+            .filter(|(t, _)| *t == Tag::IgnoreContainers)
+            .flat_map(|(_, v)| v.iter().cloned())
+            .chain(self.opts.ignore_containers.iter().cloned())
+            .collect();
+        let ignore = (!ignore_list.is_empty()).then_some(&ignore_list);
         for list in [include, ignore].into_iter().flatten() {
             for wanted in list {
                 if !names.iter().any(|n| n.as_deref() == Some(wanted.as_str())) {
@@ -563,14 +627,70 @@ impl Cx<'_> {
             ));
         }
 
+        // A definition made for this task, where a tailor is given.
+        let tailored = match &self.opts.tailor {
+            None => None,
+            Some(t) => {
+                let view = TaskView {
+                    site: self.site,
+                    tags: raw_tags.as_ref(),
+                    containers: targets
+                        .iter()
+                        .filter_map(|&i| containers[i].as_object().map(|m| (i, m)))
+                        .collect(),
+                };
+                let made = t.tailor(&view).map_err(|e| vec![e])?;
+                let names = |d: &Definition| -> Vec<String> {
+                    d.sidecars.iter().map(|s| s.name.clone()).collect()
+                };
+                if names(&made.definition) != names(self.def)
+                    || !(made.containers.is_empty()
+                        || made.containers.len() == view.containers.len())
+                {
+                    return Err(vec![Error::invalid(
+                        path.clone(),
+                        "internal error: the definition made for this task does not match the one given",
+                    )]);
+                }
+                Some(made)
+            }
+        };
+        let task_cx;
+        let cx: &Cx = match &tailored {
+            Some(t) => {
+                task_cx = self.with_def(&t.definition);
+                &task_cx
+            }
+            None => self,
+        };
+        let per_container: Vec<Definition> = match &tailored {
+            Some(t) => t
+                .containers
+                .iter()
+                .map(|spec| Definition {
+                    containers: spec.clone(),
+                    ..t.definition.clone()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+
         let mut wrapped = Vec::new();
         let mut already = Vec::new();
-        for &i in &targets {
+        for (n, &i) in targets.iter().enumerate() {
             let cpath = at(&containers_path, i);
             let Value::Object(m) = &mut containers[i] else {
                 continue;
             };
-            match self.patch_container(m, &cpath, &display[i]) {
+            let container_cx;
+            let ccx: &Cx = match per_container.get(n) {
+                Some(def) => {
+                    container_cx = cx.with_def(def);
+                    &container_cx
+                }
+                None => cx,
+            };
+            match ccx.patch_container(m, &cpath, &display[i]) {
                 Ok(true) => wrapped.push(display[i].clone()),
                 Ok(false) => already.push(display[i].clone()),
                 Err(mut e) => errors.append(&mut e),
@@ -580,7 +700,7 @@ impl Cx<'_> {
             return Err(errors);
         }
         // Sidecars: add, or bring an existing one up to the definition.
-        for (s, idx) in self.def.sidecars.iter().zip(&sidecar_at) {
+        for (s, idx) in cx.def.sidecars.iter().zip(&sidecar_at) {
             let fresh = sidecar_value(s, d);
             match idx {
                 Some(i) => {
@@ -604,7 +724,7 @@ impl Cx<'_> {
         }
         // Task-level settings.
         if self.site.shape != Shape::Containers {
-            if let Some(pid) = &self.def.task.pid_mode {
+            if let Some(pid) = &cx.def.task.pid_mode {
                 if let Value::Object(props) = target {
                     match get(props, "pidMode", &path) {
                         Ok(None) => {
@@ -749,6 +869,30 @@ impl Cx<'_> {
         let ep_now: Vec<Value> = ep.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let cmd_now: Vec<Value> = cmd.as_ref().map(|(_, l)| (*l).clone()).unwrap_or_default();
         let already = matches(&spec.entry_point, &ep_now) && matches(&spec.command, &cmd_now);
+        let literals = spec
+            .entry_point
+            .iter()
+            .chain(&spec.command)
+            .filter(|a| matches!(a, Arg::Literal(_)))
+            .count();
+        if already && ep_now.len() + cmd_now.len() == literals {
+            // The wrapper is there, but the splices matched nothing: there is no program left
+            // to run, and nothing to recover it from.
+            let k = cmd
+                .as_ref()
+                .or(ep.as_ref())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            return Err(vec![unpatchable(
+                at(path, &k),
+                "it runs the tracer's wrapper with no application command after it".into(),
+                Some(format!(
+                    "restore the container's original {} and {}, and patch again",
+                    d.key("entryPoint"),
+                    d.key("command")
+                )),
+            )]);
+        }
         if !already {
             if let (Some(launcher), Some(Value::String(first))) =
                 (self.def.launcher(), ep_now.first())
@@ -1205,6 +1349,12 @@ fn render(args: &[Arg], ep: &[Value], cmd: &[Value]) -> Vec<Value> {
     out
 }
 
+/// Whether a container's `entryPoint` and `command` are what `def` wraps containers into, for
+/// some original argv: the engine's own "already wrapped" test (used by `kiltx lint`).
+pub fn is_wrapped(def: &Definition, entry_point: &[Value], command: &[Value]) -> bool {
+    matches(&def.containers.entry_point, entry_point) && matches(&def.containers.command, command)
+}
+
 /// Whether `actual` is what `args` renders to for some argv (splices match any run).
 fn matches(args: &[Arg], actual: &[Value]) -> bool {
     match args.split_first() {
@@ -1236,7 +1386,9 @@ pub fn sidecar_value(s: &Sidecar, d: Dialect) -> Map<String, Value> {
     let k = |c: &str| d.key(c);
     m.insert(k("name"), s.name.clone().into());
     m.insert(k("image"), s.image.clone().into());
-    m.insert(k("essential"), s.essential.into());
+    if let Some(e) = s.essential {
+        m.insert(k("essential"), e.into());
+    }
     let list = |v: &Vec<String>| Value::Array(v.iter().cloned().map(Value::String).collect());
     if let Some(e) = &s.entry_point {
         m.insert(k("entryPoint"), list(e));
@@ -1253,31 +1405,24 @@ pub fn sidecar_value(s: &Sidecar, d: Dialect) -> Map<String, Value> {
             m.insert(k(name), v.into());
         }
     }
-    if !s.environment.is_empty() {
-        let env = s
-            .environment
+    // `{NAME: x}` maps become ECS's `[{name: NAME, <field>: x}]` lists.
+    let named = |map: &Map<String, Value>, field: &str| {
+        let list = map
             .iter()
             .map(|(n, v)| {
                 let mut e = Map::new();
                 e.insert(k("name"), n.clone().into());
-                e.insert(k("value"), v.clone());
+                e.insert(k(field), v.clone());
                 Value::Object(e)
             })
             .collect();
-        m.insert(k("environment"), Value::Array(env));
+        Value::Array(list)
+    };
+    if !s.environment.is_empty() {
+        m.insert(k("environment"), named(&s.environment, "value"));
     }
     if !s.secrets.is_empty() {
-        let secrets = s
-            .secrets
-            .iter()
-            .map(|(n, v)| {
-                let mut e = Map::new();
-                e.insert(k("name"), n.clone().into());
-                e.insert(k("valueFrom"), v.clone());
-                Value::Object(e)
-            })
-            .collect();
-        m.insert(k("secrets"), Value::Array(secrets));
+        m.insert(k("secrets"), named(&s.secrets, "valueFrom"));
     }
     if let Some(l) = &s.log_configuration {
         let mut lm = Map::new();

@@ -49,8 +49,9 @@ pub struct Definition {
 pub struct Sidecar {
     pub name: String,
     pub image: String,
-    #[serde(default)]
-    pub essential: bool,
+    /// `essential`; `null` leaves it out (ECS then treats the sidecar as essential).
+    #[serde(default = "not_essential")]
+    pub essential: Option<bool>,
     pub entry_point: Option<Vec<String>>,
     pub command: Option<Vec<String>>,
     pub cpu: Option<u32>,
@@ -62,6 +63,10 @@ pub struct Sidecar {
     pub secrets: Map<String, Value>,
     pub log_configuration: Option<LogConfiguration>,
     pub repository_credentials: Option<RepositoryCredentials>,
+    /// CPU architectures the sidecar's image runs on (`X86_64`, `ARM64`); empty: not declared.
+    /// Not written into task definitions; `kiltx lint` checks tasks' `runtimePlatform` against it.
+    #[serde(default)]
+    pub architectures: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,6 +114,10 @@ pub struct ContainerSpec {
     /// `dependsOn` entries added.
     #[serde(default)]
     pub depends_on: Vec<DependsOn>,
+}
+
+fn not_essential() -> Option<bool> {
+    Some(false)
 }
 
 fn default_name_variable() -> Option<String> {
@@ -344,6 +353,11 @@ impl Definition {
         Value::Object(root)
     }
 
+    /// Validate a definition made in code (e.g. from a Kilt recipe): the path and the problem.
+    pub fn check(&self) -> Result<(), (Path, String)> {
+        self.validate()
+    }
+
     fn validate(&self) -> Result<(), (Path, String)> {
         let key = |k: &str| PathStep::Key(k.to_string());
         if self.version != 1 {
@@ -372,6 +386,16 @@ impl Definition {
             }
             if s.image.trim().is_empty() {
                 return Err((at("image"), "the image must not be empty".into()));
+            }
+            for (j, a) in s.architectures.iter().enumerate() {
+                if a != "X86_64" && a != "ARM64" {
+                    let mut p = at("architectures");
+                    p.push(PathStep::Index(j));
+                    return Err((
+                        p,
+                        format!("{a:?} is not a CPU architecture (X86_64 or ARM64)"),
+                    ));
+                }
             }
             check_string_map(&s.environment, &at("environment"))?;
             check_string_map(&s.secrets, &at("secrets"))?;
@@ -577,7 +601,10 @@ fn sidecar_value(s: &Sidecar) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), s.name.clone().into());
     m.insert("image".into(), s.image.clone().into());
-    m.insert("essential".into(), s.essential.into());
+    m.insert(
+        "essential".into(),
+        s.essential.map_or(Value::Null, Value::Bool),
+    );
     let list = |v: &Vec<String>| Value::Array(v.iter().cloned().map(Value::String).collect());
     if let Some(e) = &s.entry_point {
         m.insert("entryPoint".into(), list(e));
@@ -613,6 +640,10 @@ fn sidecar_value(s: &Sidecar) -> Value {
             r.credentials_parameter.clone().into(),
         );
         m.insert("repositoryCredentials".into(), Value::Object(rm));
+    }
+    if !s.architectures.is_empty() {
+        let a = s.architectures.iter().cloned().map(Value::String).collect();
+        m.insert("architectures".into(), Value::Array(a));
     }
     Value::Object(m)
 }

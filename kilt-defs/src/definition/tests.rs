@@ -5,7 +5,7 @@ fn builtin_definition_loads() {
     let d = Definition::parse(BUILTIN, "(built-in)").unwrap();
     assert_eq!(d.sidecars.len(), 1);
     assert_eq!(d.sidecars[0].name, "kiltx-tracer");
-    assert!(!d.sidecars[0].essential);
+    assert_eq!(d.sidecars[0].essential, Some(false));
     assert_eq!(d.launcher(), Some("/kiltx/bin/kiltx-tracer"));
     assert_eq!(d.containers.capabilities, vec!["SYS_PTRACE"]);
 }

@@ -1,0 +1,130 @@
+//! Fixture tests for `kiltx lint`: every directory under tests/fixtures/lint is a case.
+//!
+//! - `input.json` or `input.yaml`: the document linted, with `args` (optional, one per line);
+//! - `expected.txt`: standard output in the human format, then a line `exit: N`.
+//!
+//! Cases named `KXnnn-fail` must report rule KXnnn and `KXnnn-pass` must not; every rule has
+//! both. The cases are written by `make_fixtures.py` (see there);
+//! `KILTX_BLESS=1 cargo test -p kiltx --test lint_fixtures` rewrites the expected files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn kiltx(dir: &Path, args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        .current_dir(dir)
+        .env_remove("KILTX_TRACER_IMAGE")
+        .args(args)
+        .output()
+        .expect("run kiltx")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root())
+        .expect("fixtures directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn input_name(dir: &Path) -> &'static str {
+    if dir.join("input.yaml").exists() {
+        "input.yaml"
+    } else {
+        "input.json"
+    }
+}
+
+fn case_args(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("args"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let mut args = vec!["lint".to_string()];
+    args.extend(case_args(dir));
+    args.push(input_name(dir).to_string());
+    let out = kiltx(dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let actual = format!("{stdout}exit: {}\n", out.status.code().unwrap_or(-1));
+    let expected_path = dir.join("expected.txt");
+    if bless {
+        fs::write(&expected_path, &actual).unwrap();
+    }
+    let expected =
+        fs::read_to_string(&expected_path).map_err(|_| format!("{name}: no expected.txt"))?;
+    if actual != expected {
+        return Err(format!(
+            "{name}: output differs\n{}\nstderr:\n{stderr}",
+            similar::TextDiff::from_lines(&expected, &actual)
+                .unified_diff()
+                .header("expected", "actual")
+        ));
+    }
+    if stderr.contains("panicked") {
+        return Err(format!("{name}: panic\n{stderr}"));
+    }
+    if let Some((id, kind)) = name.split_once('-') {
+        if id.starts_with("KX") {
+            let tag = format!("[{id}]");
+            match kind {
+                "fail" if !stdout.contains(&tag) => {
+                    return Err(format!("{name}: {id} not reported:\n{stdout}"))
+                }
+                "pass" if stdout.contains(&tag) => {
+                    return Err(format!("{name}: {id} reported:\n{stdout}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn lint_fixtures() {
+    let bless = std::env::var_os("KILTX_BLESS").is_some();
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter_map(|d| check_case(d, bless).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} lint fixture case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_rule_has_a_failing_and_a_passing_fixture() {
+    let out = kiltx(&root(), &["lint".into(), "--list-rules".into()]);
+    assert!(out.status.success());
+    let list = String::from_utf8_lossy(&out.stdout).into_owned();
+    let ids: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(ids.len() >= 20, "{list}");
+    for id in ids {
+        for kind in ["fail", "pass"] {
+            let d = root().join(format!("{id}-{kind}"));
+            assert!(d.is_dir(), "no fixture {}", d.display());
+        }
+    }
+}

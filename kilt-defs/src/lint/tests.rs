@@ -1,0 +1,185 @@
+use super::*;
+use serde_json::json;
+
+fn run(v: Value) -> Vec<(&'static str, String)> {
+    let doc = crate::parse_document(&serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    lint(
+        &doc,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|f| (f.rule.id, f.message))
+    .collect()
+}
+
+fn ids(v: Value) -> Vec<&'static str> {
+    run(v).into_iter().map(|(id, _)| id).collect()
+}
+
+#[test]
+fn unpatched_task_is_not_instrumented_and_patched_is_clean() {
+    let task = json!({"family": "f", "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": ["/app"]}]});
+    assert_eq!(ids(task.clone()), vec!["KX001"]);
+    let mut patched = task;
+    patch::patch(
+        &mut patched,
+        Shape::Register,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+    )
+    .unwrap();
+    assert_eq!(ids(patched), Vec::<&str>::new());
+}
+
+#[test]
+fn unknown_image_is_reported_and_the_rest_still_checked() {
+    let task = json!({"family": "f",
+        "containerDefinitions": [{"name": "app", "image": "mystery"},
+                                 {"name": "b", "image": "y", "entryPoint": ["/b"],
+                                  "linuxParameters": {"capabilities": {"add": ["SYS_ADMIN"]}}}]});
+    assert_eq!(ids(task), vec!["KX001", "KX010", "KX001", "KX020"]);
+}
+
+#[test]
+fn wrapped_argv_is_what_the_splices_matched() {
+    let def = Definition::builtin();
+    let ep: Vec<Value> = [
+        "/kiltx/bin/kiltx-tracer",
+        "run",
+        "--output",
+        "tcp://127.0.0.1:7701",
+        "--",
+    ]
+    .iter()
+    .map(|s| json!(s))
+    .collect();
+    assert_eq!(
+        wrapped_argv(&def, &ep, &[json!("a"), json!("b")]),
+        vec![json!("a"), json!("b")]
+    );
+    assert!(wrapped_argv(&def, &ep, &[]).is_empty());
+}
+
+#[test]
+fn suppressions_parse_ids_and_names() {
+    let (known, unknown) = parse_suppressions(["kx001, tracer-sidecar-missing", "KX999"]);
+    assert_eq!(
+        known.into_iter().collect::<Vec<_>>(),
+        vec!["KX001", "KX003"]
+    );
+    assert_eq!(unknown, vec!["KX999"]);
+}
+
+#[test]
+fn positions_are_the_documents() {
+    let text = "{\n  \"family\": \"f\",\n  \"containerDefinitions\": [\n    {\"name\": \"é\", \"image\": \"x\", \"entryPoint\": [\"/a\"],\n     \"environment\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter22\"}]}\n  ]\n}\n";
+    let doc = crate::parse_document(text).unwrap();
+    let findings = lint(
+        &doc,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+    }
+    // YAML alike (whatever spans the YAML parser gives, lint agrees with the document).
+    let yaml = "family: f\ncontainerDefinitions:\n  - name: app\n    image: x\n    entryPoint: [/a]\n    environment:\n      - {name: DB_PASSWORD, value: hunter22}\n";
+    let doc = crate::parse_document(yaml).unwrap();
+    let findings = lint(
+        &doc,
+        None,
+        &Definition::builtin(),
+        &Options::default(),
+        &ImageConfigs::new(),
+        &BTreeSet::new(),
+    )
+    .unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+    }
+}
+
+fn cfn(task_metadata: Value, template_metadata: Option<Value>) -> Value {
+    let task = |meta: Option<Value>| {
+        let mut r = json!({"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "RequiresCompatibilities": ["FARGATE"],
+            "Tags": [{"Key": "kilt-ignore", "Value": "x"}],
+            "ContainerDefinitions": [{"Name": "app", "Image": "x", "EntryPoint": ["/a"],
+                "Environment": [
+                    {"Name": "DB_PASSWORD", "Value": "hunter22"},
+                    {"Name": "API_KEY", "Value": {"Ref": "ApiKey"}},
+                    {"Name": "TOKEN", "Value": {"Fn::Sub": "${Token}"}},
+                    {"Name": "SIGNING_KEY", "Value": "arn:aws:ssm:eu-west-1:1:parameter/k"}]}]}});
+        if let Some(m) = meta {
+            r["Metadata"] = m;
+        }
+        r
+    };
+    let mut t = json!({"Resources": {"A": task(Some(task_metadata)), "B": task(None)}});
+    if let Some(m) = template_metadata {
+        t["Metadata"] = m;
+    }
+    t
+}
+
+#[test]
+fn metadata_suppressions_are_per_resource_or_per_template() {
+    // Intrinsic and ARN values are not reported; the literal password is, in both tasks.
+    let all = run(cfn(json!({}), None));
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all
+        .iter()
+        .all(|(id, m)| *id == "KX040" && m.contains("DB_PASSWORD")));
+    // Suppressed in A only.
+    let ids_a: Vec<_> = run(cfn(json!({"kiltx": {"ignore": ["KX040"]}}), None));
+    assert_eq!(ids_a.len(), 1);
+    // Suppressed for the whole template, by name.
+    let none = run(cfn(
+        json!({}),
+        Some(json!({"kiltx": {"ignore": "credential-in-environment"}})),
+    ));
+    assert!(none.is_empty(), "{none:?}");
+    // Malformed and unknown suppressions are findings of their own.
+    let bad = ids(cfn(
+        json!({"kiltx": {"ignore": ["KX040", "KX404", 3]}}),
+        None,
+    ));
+    assert_eq!(bad, vec!["KX090", "KX090", "KX040"]);
+    let bad = ids(cfn(json!({"kiltx": ["KX040"]}), None));
+    assert_eq!(bad.iter().filter(|i| **i == "KX090").count(), 1);
+}
+
+#[test]
+fn odd_values_are_reported_never_panicked_on() {
+    let odd = [
+        json!({"family": "f", "containerDefinitions": [1, "x", null,
+            {"name": 3, "environment": "x", "linuxParameters": [], "volumesFrom": [7, {"sourceContainer": 1}]},
+            {"name": "a", "environment": [1, {"name": 2}, {"name": "K_TOKEN", "value": 5}],
+             "linuxParameters": {"capabilities": {"add": "SYS_ADMIN"}}, "dependsOn": "x", "links": [1]}]}),
+        json!({"family": "f", "containerDefinitions": {"Fn::If": ["C", [], []]}}),
+        json!({"family": "f", "containerDefinitions": []}),
+        json!({"family": "f", "requiresCompatibilities": "FARGATE", "pidMode": 1, "ipcMode": null,
+            "runtimePlatform": "ARM64", "containerDefinitions": [{"name": "a", "entryPoint": "x"}]}),
+        json!([{"name": "a", "image": {"Ref": "X"}, "essential": "false"}]),
+        json!({"Resources": {"T": {"Type": "AWS::ECS::TaskDefinition", "Metadata": [],
+            "Properties": {"RequiresCompatibilities": ["FARGATE"], "ContainerDefinitions": [
+                {"Name": {"Ref": "N"}, "Image": "x", "EntryPoint": ["/a"]}]}}},
+            "Metadata": {"kiltx": {"ignore": {"x": 1}}}}),
+    ];
+    for v in odd {
+        let _ = run(v);
+    }
+}

@@ -1,0 +1,167 @@
+//! The real `bootstrap` binary against a Lambda Runtime API served by the test on 127.0.0.1
+//! (`kiltx_bench::runtime_api`), fed real macro events; the answers it posts are checked.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use kiltx_bench::runtime_api::RuntimeApi;
+use serde_json::{json, Value};
+
+struct Bootstrap(Child);
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bootstrap(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> Bootstrap {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Bootstrap(cmd.spawn().expect("start bootstrap"))
+}
+
+fn event(id: &str, fragment: Value, params: Value) -> Value {
+    json!({"region": "eu-west-1", "accountId": "123456789012", "transformId": "123456789012::Kiltx",
+           "requestId": id, "fragment": fragment, "params": params, "templateParameterValues": {}})
+}
+
+fn small_template() -> Value {
+    json!({"Resources": {"Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "RequiresCompatibilities": ["FARGATE"],
+        "ContainerDefinitions": [{"Name": "app", "Image": "app", "EntryPoint": ["/app"]}]}}}})
+}
+
+#[test]
+fn bootstrap_answers_macro_events() {
+    let api = RuntimeApi::start();
+    // ~1 MB of compact JSON, as CloudFormation sends it.
+    let big = kiltx_bench::cloudformation_template(200, 2_400_000);
+    let big_len = big.to_string().len();
+    assert!(
+        (900_000..1_300_000).contains(&big_len),
+        "large fragment is {big_len} bytes"
+    );
+    api.push(
+        "r-template",
+        &event("r-template", small_template(), Value::Null),
+    );
+    api.push(
+        "r-snippet",
+        &event("r-snippet", json!({"ContainerDefinitions": [{"Name": "app", "Image": "app", "EntryPoint": ["/app"]}]}), json!({"TracerImage": "reg.example/t:1"})),
+    );
+    api.push("r-bad", &event("r-bad", json!({"Resources": {"Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "RequiresCompatibilities": ["FARGATE"], "ContainerDefinitions": [{"Name": "app", "Image": "mystery:1"}]}}}}), Value::Null));
+    api.push("r-big", &event("r-big", big.clone(), Value::Null));
+    api.push(
+        "r-garbage",
+        &json!({"hello": "world", "requestId": "r-garbage"}),
+    );
+    let _b = bootstrap(&api, &[]);
+    let answers = api.answers(
+        &["r-template", "r-snippet", "r-bad", "r-big", "r-garbage"],
+        Duration::from_secs(60),
+    );
+
+    let (kind, t) = &answers[0];
+    assert_eq!(kind, "response");
+    assert_eq!(
+        (t["requestId"].as_str(), t["status"].as_str()),
+        (Some("r-template"), Some("success"))
+    );
+    assert_eq!(
+        t["fragment"]["Resources"]["Task"]["Properties"]["ContainerDefinitions"][1]["Name"],
+        "kiltx-tracer"
+    );
+
+    let (_, s) = &answers[1];
+    assert_eq!(s["status"], "success");
+    assert_eq!(
+        s["fragment"]["ContainerDefinitions"][1]["Image"],
+        "reg.example/t:1"
+    );
+
+    let (kind, b) = &answers[2];
+    assert_eq!(
+        kind, "response",
+        "a failure is an answer, not a function error"
+    );
+    assert_eq!(b["status"], "failure");
+    assert!(
+        b["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("cannot patch container \"app\" in Task"),
+        "{b}"
+    );
+    assert_eq!(
+        b["fragment"]["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Image"],
+        "mystery:1"
+    );
+
+    let (_, big_answer) = &answers[3];
+    assert_eq!(
+        big_answer["status"],
+        "success",
+        "{:?}",
+        big_answer.get("errorMessage")
+    );
+    let tasks = big_answer["fragment"]["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::ECS::TaskDefinition");
+    let mut n = 0;
+    for t in tasks {
+        let c = t["Properties"]["ContainerDefinitions"].as_array().unwrap();
+        assert_eq!(c.len(), 4);
+        assert!(c[..3]
+            .iter()
+            .all(|c| c["EntryPoint"][0] == "/kiltx/bin/kiltx-tracer"));
+        n += 1;
+    }
+    assert_eq!(n, 200);
+
+    let (_, g) = &answers[4];
+    assert_eq!(
+        (g["requestId"].as_str(), g["status"].as_str()),
+        (Some("r-garbage"), Some("failure"))
+    );
+}
+
+#[test]
+fn broken_configuration_fails_each_invocation_without_crashing() {
+    let api = RuntimeApi::start();
+    let mut b = bootstrap(
+        &api,
+        &[("KILTX_DEFINITION", "version: 7\ncontainers: {}\n")],
+    );
+    for id in ["c1", "c2"] {
+        api.push(id, &event(id, small_template(), Value::Null));
+        let answers = api.answers(&[id], Duration::from_secs(30));
+        let (kind, a) = &answers[0];
+        assert_eq!(kind, "response");
+        assert_eq!(a["status"], "failure");
+        assert!(
+            a["errorMessage"]
+                .as_str()
+                .unwrap()
+                .starts_with("kiltx macro configuration is invalid: definition KILTX_DEFINITION"),
+            "{a}"
+        );
+        assert_eq!(a["fragment"], small_template());
+    }
+    assert!(
+        b.0.try_wait().unwrap().is_none(),
+        "the runtime must keep running"
+    );
+}
