@@ -4,12 +4,14 @@
 //! `main` only wires [`handler`] into the Lambda runtime; everything here is plain functions
 //! over typed values, tested directly.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use kilt_defs::definition::{Definition, LogConfiguration};
 use kilt_defs::image::ImageConfigs;
 use kilt_defs::kilt::{KiltRecipe, Knobs};
-use kilt_defs::patch::{self, Options, Tailor};
+use kilt_defs::patch::{self, NeededImage, Options, Tailor};
 use kilt_defs::shape::{Dialect, Shape, Site};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -90,6 +92,12 @@ pub struct KiltSetup {
 
 /// Environment variables the function reads.
 pub mod env {
+    /// Registry hosts reached at other addresses: `HOST=URL[,HOST=URL]`.
+    pub const REGISTRY_ENDPOINTS: &str = "KILTX_REGISTRY_ENDPOINTS";
+    /// Registries reached over plain HTTP: `HOST[:PORT][,...]` (loopback always is).
+    pub const INSECURE_REGISTRIES: &str = "KILTX_INSECURE_REGISTRIES";
+    /// Timeout of each registry request, in seconds (default 20).
+    pub const REGISTRY_TIMEOUT: &str = "KILTX_REGISTRY_TIMEOUT";
     /// A definition, inline (YAML or JSON).
     pub const DEFINITION: &str = "KILTX_DEFINITION";
     /// Patch only task definitions tagged `kilt-include`: `true` or `false`.
@@ -315,93 +323,128 @@ fn parameter_values(values: &Map<String, Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Handle one macro request. Never fails: every problem is a `failure` answer with a message.
-pub fn handle(
-    config: &Result<Config, String>,
-    request: MacroRequest,
-    images: &ImageConfigs,
-) -> MacroResponse {
-    let MacroRequest {
-        region,
-        fragment,
-        params,
-        request_id,
-        template_parameter_values,
-        ..
-    } = request;
-    let config = match config {
-        Ok(c) => c,
-        Err(e) => {
-            return MacroResponse::failure(
-                request_id,
-                fragment,
-                format!("kiltx macro configuration is invalid: {e}. Fix the function's environment variables."),
-            )
-        }
-    };
+/// What one request asks for: the definition and options after the configuration and the
+/// request's `params`, and whether the fragment is a whole template or one task definition's
+/// properties.
+struct Plan {
+    def: Definition,
+    opts: Options,
+    snippet: bool,
+}
+
+/// Work out the plan for `request`; `Err` is the failure message.
+fn plan(config: &Result<Config, String>, request: &MacroRequest) -> Result<Plan, String> {
+    let config = config.as_ref().map_err(|e| {
+        format!(
+            "kiltx macro configuration is invalid: {e}. Fix the function's environment variables."
+        )
+    })?;
+    let fragment = &request.fragment;
     let mut def = config.definition.clone();
     if let Some(group) = &config.log_group {
         for s in &mut def.sidecars {
-            s.log_configuration = Some(awslogs(group, &region));
+            s.log_configuration = Some(awslogs(group, &request.region));
         }
     }
     let mut opts = Options {
         opt_in: config.opt_in,
         include_ec2: config.include_ec2,
-        parameters: parameter_values(&template_parameter_values),
+        parameters: parameter_values(&request.template_parameter_values),
         tailor: config.kilt.as_ref().map(|k| k.tailor.clone()),
         ..Options::default()
     };
-    let snippet = is_task_definition_properties(&fragment);
+    let snippet = is_task_definition_properties(fragment);
     if snippet && config.kilt.as_ref().is_some_and(|k| k.parameterize_env) {
-        return MacroResponse::failure(
-            request_id,
-            fragment,
-            format!("kiltx macro: {} adds template Parameters, so it needs the macro at the template level (Transform: [Kiltx]), not Fn::Transform on one task definition", env::PARAMETERIZE_ENV),
-        );
+        return Err(format!("kiltx macro: {} adds template Parameters, so it needs the macro at the template level (Transform: [Kiltx]), not Fn::Transform on one task definition", env::PARAMETERIZE_ENV));
     }
     if snippet {
         // An explicit Fn::Transform on one task definition selects it.
         opts.opt_in = false;
         opts.include_ec2 = true;
+    } else if fragment.get("Resources").is_none() {
+        return Err("kiltx macro: the fragment is neither a template (no Resources) nor the Properties of an AWS::ECS::TaskDefinition (no ContainerDefinitions). Use Transform: [Kiltx] at the top of the template, or Fn::Transform inside a task definition's Properties.".into());
     }
-    if let Err(e) = apply_params(&params, &mut def, &mut opts) {
-        return MacroResponse::failure(request_id, fragment, format!("kiltx macro: {e}"));
-    }
-    let mut patched = fragment.clone();
-    let result = if snippet {
+    apply_params(&request.params, &mut def, &mut opts).map_err(|e| format!("kiltx macro: {e}"))?;
+    Ok(Plan { def, opts, snippet })
+}
+
+/// Patch `fragment` by the plan (recording missing image configurations in `needs`, if given).
+fn apply(
+    plan: &Plan,
+    config: &Result<Config, String>,
+    fragment: &mut Value,
+    images: &ImageConfigs,
+    needs: Option<&RefCell<Vec<NeededImage>>>,
+) -> Result<(), kilt_defs::Error> {
+    let Plan { def, opts, snippet } = plan;
+    if *snippet {
         let site = Site {
             path: vec![],
             label: "the task definition (Fn::Transform)".into(),
             dialect: Dialect::Pascal,
             shape: Shape::CloudFormation,
         };
-        let params = patch::template_parameters(None, &opts);
-        patch::patch_site(&mut patched, &site, &def, &opts, images, &params).map(|_| ())
-    } else if fragment.get("Resources").is_some() {
-        patch::patch(&mut patched, Shape::CloudFormation, &def, &opts, images).and_then(|report| {
-            match &config.kilt {
-                Some(k)
-                    if k.parameterize_env
-                        && report
-                            .tasks
-                            .iter()
-                            .any(|t| matches!(t.status, patch::TaskStatus::Patched { .. })) =>
-                {
-                    k.recipe.add_template_parameters(&mut patched)
-                }
-                _ => Ok(()),
-            }
-        })
-    } else {
-        return MacroResponse::failure(
-            request_id,
-            fragment,
-            "kiltx macro: the fragment is neither a template (no Resources) nor the Properties of an AWS::ECS::TaskDefinition (no ContainerDefinitions). Use Transform: [Kiltx] at the top of the template, or Fn::Transform inside a task definition's Properties.".into(),
-        );
+        let params = patch::template_parameters(None, opts);
+        return patch::patch_site_recording(fragment, &site, def, opts, images, &params, needs)
+            .map(|_| ());
+    }
+    let report = patch::patch_recording(fragment, Shape::CloudFormation, def, opts, images, needs)?;
+    match config.as_ref().ok().and_then(|c| c.kilt.as_ref()) {
+        Some(k)
+            if needs.is_none()
+                && k.parameterize_env
+                && report
+                    .tasks
+                    .iter()
+                    .any(|t| matches!(t.status, patch::TaskStatus::Patched { .. })) =>
+        {
+            k.recipe.add_template_parameters(fragment)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The images whose ENTRYPOINT/CMD patching `request` needs and `images` does not give, once
+/// each per platform. Nothing when the request cannot be planned or patched anyway (handling it
+/// reports why).
+pub fn needed_images(
+    config: &Result<Config, String>,
+    request: &MacroRequest,
+    images: &ImageConfigs,
+) -> Vec<NeededImage> {
+    let Ok(plan) = plan(config, request) else {
+        return Vec::new();
     };
-    match result {
-        Ok(()) => MacroResponse::success(request_id, patched),
+    let needs = RefCell::new(Vec::new());
+    let mut scratch = request.fragment.clone();
+    let _ = apply(&plan, config, &mut scratch, images, Some(&needs));
+    let mut out: Vec<NeededImage> = Vec::new();
+    for n in needs.into_inner() {
+        if !out
+            .iter()
+            .any(|o| o.image == n.image && o.platform == n.platform)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// Handle one macro request. Never fails: every problem is a `failure` answer with a message.
+pub fn handle(
+    config: &Result<Config, String>,
+    request: MacroRequest,
+    images: &ImageConfigs,
+) -> MacroResponse {
+    let plan = match plan(config, &request) {
+        Ok(p) => p,
+        Err(message) => {
+            return MacroResponse::failure(request.request_id, request.fragment, message)
+        }
+    };
+    let mut patched = request.fragment.clone();
+    match apply(&plan, config, &mut patched, images, None) {
+        Ok(()) => MacroResponse::success(request.request_id, patched),
         Err(e) => {
             let message = e
                 .flatten()
@@ -409,7 +452,11 @@ pub fn handle(
                 .map(|e| e.to_string().replace("\n  help: ", " — "))
                 .collect::<Vec<_>>()
                 .join("; ");
-            MacroResponse::failure(request_id, fragment, format!("kiltx macro: {message}"))
+            MacroResponse::failure(
+                request.request_id,
+                request.fragment,
+                format!("kiltx macro: {message}"),
+            )
         }
     }
 }
@@ -463,14 +510,141 @@ pub fn decode(mut event: Value) -> Result<MacroRequest, Box<MacroResponse>> {
     }
 }
 
-/// The Lambda handler: decode, handle, answer.
+/// Registry settings from the environment (see [`env`]).
+pub fn registry_options(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<kiltx_images::Options, String> {
+    let mut o = kiltx_images::Options::default();
+    let list = |k: &str| -> Vec<String> {
+        var(k)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    for spec in list(env::REGISTRY_ENDPOINTS) {
+        o.add_endpoint(&spec)
+            .map_err(|e| format!("{}: {e}", env::REGISTRY_ENDPOINTS))?;
+    }
+    o.insecure_registries = list(env::INSECURE_REGISTRIES);
+    if let Some(t) = var(env::REGISTRY_TIMEOUT).filter(|t| !t.trim().is_empty()) {
+        let secs: u64 = t.trim().parse().map_err(|_| {
+            format!(
+                "{}={t:?}: expected a number of seconds",
+                env::REGISTRY_TIMEOUT
+            )
+        })?;
+        o.request_timeout = Duration::from_secs(secs.max(1));
+    }
+    Ok(o)
+}
+
+/// The function's state, made once per runtime.
+pub struct Function {
+    pub config: Result<Config, String>,
+    pub registries: Result<kiltx_images::Registries, String>,
+}
+
+impl Function {
+    pub fn from_env(var: impl Fn(&str) -> Option<String> + Copy) -> Function {
+        let config = Config::from_env(var);
+        let registries = registry_options(var)
+            .and_then(|o| kiltx_images::Registries::new(o).map_err(|e| e.to_string()));
+        Function { config, registries }
+    }
+}
+
+/// How long registry lookups may take: until the invocation's deadline, less room to answer
+/// (a tenth of what is left, at least 2 s). `deadline_ms`/`now_ms` are milliseconds since the
+/// epoch; a deadline of 0 (unknown) gives a minute.
+pub fn lookup_budget(deadline_ms: u64, now_ms: u64) -> Duration {
+    if deadline_ms == 0 {
+        return Duration::from_secs(60);
+    }
+    let left = deadline_ms.saturating_sub(now_ms);
+    let room = (left / 10).max(2_000);
+    Duration::from_millis(left.saturating_sub(room))
+}
+
+/// Look up what `request` needs from registries, within `budget`. `Err` is the failure message.
+pub async fn look_up(
+    function: &Function,
+    request: &MacroRequest,
+    budget: Duration,
+) -> Result<ImageConfigs, String> {
+    let mut images = ImageConfigs::new();
+    let needs = needed_images(&function.config, request, &images);
+    if needs.is_empty() {
+        return Ok(images);
+    }
+    let registries = function.registries.as_ref().map_err(|e| {
+        format!(
+            "kiltx macro configuration is invalid: {e}. Fix the function's environment variables."
+        )
+    })?;
+    let lookups: Vec<kiltx_images::Lookup> = needs
+        .iter()
+        .map(|n| kiltx_images::Lookup {
+            image: n.image.clone(),
+            platform: n.platform.clone(),
+        })
+        .collect();
+    let answers = kiltx_images::resolve_all(
+        registries,
+        &lookups,
+        kiltx_images::DEFAULT_CONCURRENCY,
+        budget,
+    )
+    .await;
+    let mut failures = Vec::new();
+    for (need, answer) in needs.iter().zip(answers) {
+        match answer {
+            Ok(r) => images.insert_for(&need.image, &need.platform, r.config),
+            Err(e) => failures.push(format!(
+                "container {} needs the ENTRYPOINT/CMD of image {} ({}): {e}",
+                need.container, need.image, need.platform
+            )),
+        }
+    }
+    if failures.is_empty() {
+        Ok(images)
+    } else {
+        Err(format!(
+            "kiltx macro: {} (or set EntryPoint/Command on the container)",
+            failures.join("; ")
+        ))
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The Lambda handler: decode, look images up (within the invocation's deadline), handle,
+/// answer.
 pub async fn handler(
-    config: &Result<Config, String>,
+    function: &Function,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<MacroResponse, lambda_runtime::Error> {
+    let budget = lookup_budget(event.context.deadline, now_ms());
     let request = match decode(event.payload) {
         Ok(r) => r,
         Err(answer) => return Ok(*answer),
     };
-    Ok(handle(config, request, &ImageConfigs::new()))
+    let images = match look_up(function, &request, budget).await {
+        Ok(i) => i,
+        Err(message) => {
+            return Ok(MacroResponse::failure(
+                request.request_id,
+                request.fragment,
+                message,
+            ))
+        }
+    };
+    Ok(handle(&function.config, request, &images))
 }

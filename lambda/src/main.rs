@@ -9,13 +9,19 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     // Read once; a broken configuration fails every invocation with its message instead of
     // crash-looping the runtime.
-    let config = Arc::new(kiltx_lambda::Config::from_env(|k| std::env::var(k).ok()));
-    if let Err(e) = config.as_ref() {
+    let function = Arc::new(kiltx_lambda::Function::from_env(|k| std::env::var(k).ok()));
+    for e in [
+        &function.config.as_ref().err(),
+        &function.registries.as_ref().err(),
+    ]
+    .into_iter()
+    .flatten()
+    {
         eprintln!("kiltx macro: invalid configuration: {e}");
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let config = Arc::clone(&config);
-        async move { kiltx_lambda::handler(&config, event).await }
+        let function = Arc::clone(&function);
+        async move { kiltx_lambda::handler(&function, event).await }
     }))
     .await
 }

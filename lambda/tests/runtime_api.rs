@@ -60,7 +60,7 @@ fn bootstrap_answers_macro_events() {
         &event("r-snippet", json!({"ContainerDefinitions": [{"Name": "app", "Image": "app", "EntryPoint": ["/app"]}]}), json!({"TracerImage": "reg.example/t:1"})),
     );
     api.push("r-bad", &event("r-bad", json!({"Resources": {"Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-        "RequiresCompatibilities": ["FARGATE"], "ContainerDefinitions": [{"Name": "app", "Image": "mystery:1"}]}}}}), Value::Null));
+        "RequiresCompatibilities": ["FARGATE"], "ContainerDefinitions": [{"Name": "app", "Image": "127.0.0.1:9/mystery:1"}]}}}}), Value::Null));
     api.push("r-big", &event("r-big", big.clone(), Value::Null));
     api.push(
         "r-garbage",
@@ -97,15 +97,14 @@ fn bootstrap_answers_macro_events() {
     );
     assert_eq!(b["status"], "failure");
     assert!(
-        b["errorMessage"]
-            .as_str()
-            .unwrap()
-            .contains("cannot patch container \"app\" in Task"),
+        b["errorMessage"].as_str().unwrap().contains(
+            "container \"app\" in Task needs the ENTRYPOINT/CMD of image 127.0.0.1:9/mystery:1"
+        ),
         "{b}"
     );
     assert_eq!(
         b["fragment"]["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Image"],
-        "mystery:1"
+        "127.0.0.1:9/mystery:1"
     );
 
     let (_, big_answer) = &answers[3];
