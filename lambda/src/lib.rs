@@ -92,6 +92,8 @@ pub struct KiltSetup {
 
 /// Environment variables the function reads.
 pub mod env {
+    /// A definition in S3: `s3://BUCKET/KEY` (read once, when the function starts).
+    pub const DEFINITION_URI: &str = "KILTX_DEFINITION_URI";
     /// Registry hosts reached at other addresses: `HOST=URL[,HOST=URL]`.
     pub const REGISTRY_ENDPOINTS: &str = "KILTX_REGISTRY_ENDPOINTS";
     /// Registries reached over plain HTTP: `HOST[:PORT][,...]` (loopback always is).
@@ -553,6 +555,85 @@ impl Function {
         let registries = registry_options(var)
             .and_then(|o| kiltx_images::Registries::new(o).map_err(|e| e.to_string()));
         Function { config, registries }
+    }
+
+    /// [`Function::from_env`], reading the definition from S3 first when
+    /// `KILTX_DEFINITION_URI` names an object.
+    pub async fn load(var: impl Fn(&str) -> Option<String> + Copy) -> Function {
+        let Some(uri) = var(env::DEFINITION_URI).filter(|u| !u.trim().is_empty()) else {
+            return Function::from_env(var);
+        };
+        let fetched = if var(env::DEFINITION).is_some_and(|d| !d.trim().is_empty()) {
+            Err(format!(
+                "both {} and {} are set; give the definition one way",
+                env::DEFINITION,
+                env::DEFINITION_URI
+            ))
+        } else {
+            fetch_s3(uri.trim()).await
+        };
+        match fetched {
+            Ok(text) => {
+                let mut f = Function::from_env(|k| {
+                    if k == env::DEFINITION {
+                        Some(text.clone())
+                    } else {
+                        var(k)
+                    }
+                });
+                f.config = f.config.map_err(|e| format!("{uri}: {e}"));
+                f
+            }
+            Err(e) => {
+                let mut f = Function::from_env(var);
+                f.config = Err(e);
+                f
+            }
+        }
+    }
+}
+
+/// Read an `s3://BUCKET/KEY` object as text, with the function's credentials (the SDK's
+/// default chain). With a custom S3 endpoint (`AWS_ENDPOINT_URL_S3`), path-style addressing.
+async fn fetch_s3(uri: &str) -> Result<String, String> {
+    let (bucket, key) = uri
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        .ok_or_else(|| format!("{}={uri:?}: expected s3://BUCKET/KEY", env::DEFINITION_URI))?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(custom_endpoint)
+            .build(),
+    );
+    let read = async {
+        let object = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "{uri}: cannot read the definition: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                )
+            })?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| format!("{uri}: cannot read the definition: {e}"))?
+            .into_bytes();
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| format!("{uri}: the definition is not UTF-8 text"))
+    };
+    match tokio::time::timeout(Duration::from_secs(20), read).await {
+        Ok(r) => r.map_err(|e| format!("{e} (the function's role needs s3:GetObject on it)")),
+        Err(_) => Err(format!("{uri}: reading the definition took more than 20 s")),
     }
 }
 

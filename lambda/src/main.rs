@@ -9,7 +9,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     // Read once; a broken configuration fails every invocation with its message instead of
     // crash-looping the runtime.
-    let function = Arc::new(kiltx_lambda::Function::from_env(|k| std::env::var(k).ok()));
+    let function = Arc::new(kiltx_lambda::Function::load(|k| std::env::var(k).ok()).await);
     for e in [
         &function.config.as_ref().err(),
         &function.registries.as_ref().err(),
