@@ -88,6 +88,22 @@ pub fn resolve(
     needs: &[NeededImage],
     quiet: bool,
 ) -> Result<ImageConfigs, CliError> {
+    let (found, failures) = resolve_some(args, origin, needs, quiet)?;
+    if failures.is_empty() {
+        Ok(found)
+    } else {
+        Err(CliError::Images(failures))
+    }
+}
+
+/// Look `needs` up: what was found, and a message for each lookup that failed. `Err` only for
+/// bad registry options.
+pub fn resolve_some(
+    args: &RegistryArgs,
+    origin: &str,
+    needs: &[NeededImage],
+    quiet: bool,
+) -> Result<(ImageConfigs, Vec<String>), CliError> {
     let registries =
         Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
     let lookups: Vec<Lookup> = needs
@@ -122,11 +138,7 @@ pub fn resolve(
             )),
         }
     }
-    if failures.is_empty() {
-        Ok(out)
-    } else {
-        Err(CliError::Images(failures))
-    }
+    Ok((out, failures))
 }
 
 /// `kiltx image-config IMAGE...`: print what the registry says, in `--image-config` format.

@@ -67,9 +67,13 @@ pub struct LintArgs {
     /// Also expect task definitions that do not require FARGATE to be instrumented.
     #[arg(long)]
     pub include_ec2: bool,
-    /// Never use the network (this version never does).
-    #[arg(long)]
+    /// Never use the network: images' ENTRYPOINT/CMD come only from the task definitions and
+    /// --image-config (without it, missing ones are read from their registries, and one that
+    /// stays unknown is a finding). Also KILTX_OFFLINE=1.
+    #[arg(long, env = "KILTX_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
+    #[command(flatten)]
+    pub registry: crate::image_cmd::RegistryArgs,
     /// JSON map from image to its configuration: {"IMAGE": {"entrypoint": [...], "cmd": [...]}}.
     #[arg(long, value_name = "FILE")]
     pub image_config: Vec<PathBuf>,
@@ -285,6 +289,30 @@ fn lint_one(
     if input.discovered && shape.is_none() && Shape::detect(&doc.value).is_err() {
         return Ok(None);
     }
+    // Images the task definitions and --image-config leave unknown are asked of registries; one
+    // that stays unknown is reported by the lint (image-config-unknown), with why on stderr.
+    let mut found = kilt_defs::image::ImageConfigs::new();
+    if !args.offline {
+        if let Ok(needs) = kilt_defs::document::needed_images(&text, shape, def, opts, images) {
+            if !needs.is_empty() {
+                let (configs, failures) =
+                    crate::image_cmd::resolve_some(&args.registry, &input.name, &needs, true)?;
+                for f in failures {
+                    eprintln!("kiltx lint: {f}");
+                }
+                found = configs;
+            }
+        }
+    }
+    let looked_up;
+    let images = if found.is_empty() {
+        images
+    } else {
+        let mut all = images.clone();
+        all.extend(found);
+        looked_up = all;
+        &looked_up
+    };
     lint::lint(&doc, shape, def, opts, images, ignore)
         .map(Some)
         .map_err(engine)

@@ -85,8 +85,9 @@ pub struct PatchArgs {
     #[arg(long)]
     pub include_ec2: bool,
     /// Never use the network: images' ENTRYPOINT/CMD come only from the task definition and
-    /// --image-config (without it, missing ones are read from their registries).
-    #[arg(long)]
+    /// --image-config (without it, missing ones are read from their registries). Also
+    /// KILTX_OFFLINE=1.
+    #[arg(long, env = "KILTX_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: bool,
     /// JSON map from image to its configuration: {"IMAGE": {"entrypoint": [...], "cmd": [...]}}.
     #[arg(long, value_name = "FILE")]

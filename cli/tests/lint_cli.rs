@@ -10,6 +10,8 @@ use serde_json::Value;
 
 fn kiltx_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        // These tests use --image-config and no registry.
+        .env("KILTX_OFFLINE", "1")
         .current_dir(dir)
         .env_remove("KILTX_TRACER_IMAGE")
         .args(args)
@@ -111,6 +113,8 @@ fn unknown_rule_in_ignore_is_a_warning() {
 #[test]
 fn stdin_and_explain_and_list() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        // These tests use --image-config and no registry.
+        .env("KILTX_OFFLINE", "1")
         .args(["lint", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -472,6 +476,7 @@ fn the_pre_commit_hook_runs_kiltx_lint() {
     let run = |files: &[&str]| {
         Command::new(&pre_commit)
             .current_dir(&work)
+            .env("KILTX_OFFLINE", "1")
             .env("PATH", &path)
             .env("PRE_COMMIT_HOME", d.join("cache"))
             .args(["try-repo"])

@@ -13,6 +13,8 @@ use std::process::{Command, Output};
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        // These tests use --image-config and no registry.
+        .env("KILTX_OFFLINE", "1")
         .current_dir(dir)
         .env_remove("KILTX_TRACER_IMAGE")
         .args(args)

@@ -41,6 +41,8 @@ fn write_image_config() -> PathBuf {
 fn lint(file: &Path, extra: &[&str]) -> (Vec<Value>, i32) {
     let images = image_config_file();
     let out = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        // These tests use --image-config and no registry.
+        .env("KILTX_OFFLINE", "1")
         .env_remove("KILTX_TRACER_IMAGE")
         .args(["lint", "--format", "json", "--image-config"])
         .arg(&images)

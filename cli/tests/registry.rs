@@ -694,3 +694,66 @@ fn peer_hints_fixtures_match_agent_kilt() {
         assert_eq!(app(ours)["EntryPoint"], json!(LAUNCHER), "{case}");
     }
 }
+
+/// `kiltx lint` asks registries too: an image found there is known (no image-config-unknown
+/// finding); one that is not stays unknown, reported as a finding, with the registry's answer
+/// on stderr.
+#[test]
+fn lint_looks_images_up() {
+    let tmp = TempDir::new("lint-lookups");
+    let reg = ts::registry(&tmp.path().join("storage"), tmp.path(), Auth::Anonymous);
+    let h = reg.host();
+    ts::push_image(
+        &h,
+        "svc",
+        "1",
+        ts::OCI_MANIFEST,
+        "amd64",
+        &Process::new(Some(&["/svc"]), None),
+    );
+    let found = taskdef(tmp.path(), None, &[&format!("{h}/svc:1")]);
+    let o = kiltx(&["lint", "--format", "json", &found], &[]);
+    let findings = ts::json_of(&o.stdout);
+    let rules: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(
+        rules.contains(&"KX001"),
+        "not instrumented: {rules:?} {}",
+        stderr(&o)
+    );
+    assert!(
+        !rules.contains(&"KX010"),
+        "the image was found: {rules:?} {}",
+        stderr(&o)
+    );
+
+    let missing = taskdef(tmp.path(), None, &[&format!("{h}/svc:nope")]);
+    let o = kiltx(&["lint", "--format", "json", &missing], &[]);
+    let findings = ts::json_of(&o.stdout);
+    let rules: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"KX010"), "unknown after lookup: {rules:?}");
+    assert!(
+        stderr(&o).contains("svc:nope") && stderr(&o).contains("404"),
+        "{}",
+        stderr(&o)
+    );
+    // Offline, the registry is not asked.
+    let o = kiltx(&["lint", "--offline", "--format", "json", &found], &[]);
+    let findings = ts::json_of(&o.stdout);
+    let rules: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"KX010"), "offline: {rules:?}");
+}
