@@ -116,9 +116,17 @@ fn sigstop_and_sigcont_from_outside() {
     let app: i32 = wait_line(&mut out).trim().parse().unwrap();
     assert_eq!(wait_line(&mut out).trim(), "tick");
     signal(app, libc::SIGSTOP);
+    // The stop passes through a signal-delivery stop ('t'), a moment running while the tracer
+    // re-injects SIGSTOP, then the group stop ('t'): wait until it has stayed stopped.
     let t0 = Instant::now();
-    while state_of(app) != Some('t') && t0.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(10));
+    let mut stopped_for = 0;
+    while stopped_for < 5 && t0.elapsed() < Duration::from_secs(10) {
+        stopped_for = if state_of(app) == Some('t') {
+            stopped_for + 1
+        } else {
+            0
+        };
+        std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(
         state_of(app),
