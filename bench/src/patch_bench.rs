@@ -13,7 +13,7 @@ use kilt_defs::definition::Definition;
 use kilt_defs::document::patch_document;
 use kilt_defs::image::ImageConfigs;
 use kilt_defs::patch::Options;
-use kiltx_bench::measure::{child_peak, median, vm_hwm_kib};
+use kiltx_bench::measure::{child_peak, median, vm_hwm_kib, Inputs};
 use serde_json::Value;
 
 /// What `kiltx patch` does between reading the file and writing the result.
@@ -58,28 +58,18 @@ fn main() {
         child(&args[2], &args[3]);
         return;
     }
-    let flag = |name: &str, default: usize| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
-    let tasks = flag("--tasks", 200);
-    let bytes = flag("--bytes", 1_000_000);
-    let runs = flag("--runs", 15);
-
-    let template = kiltx_bench::cloudformation_template(tasks, bytes);
-    let json = serde_json::to_string_pretty(&template).expect("json");
-    let yaml = kiltx_bench::to_yaml_short_form(&template);
-    let dir = std::env::temp_dir().join(format!("kiltx-patch-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let json_path = dir.join("template.json");
-    let yaml_path = dir.join("template.yaml");
-    std::fs::write(&json_path, &json).expect("write");
-    std::fs::write(&yaml_path, &yaml).expect("write");
-
-    let baseline = child_peak("baseline", &json_path);
+    let inputs = Inputs::from_args("kiltx-patch-bench", &args);
+    let Inputs {
+        tasks,
+        runs,
+        json,
+        yaml,
+        json_path,
+        yaml_path,
+        ..
+    } = &inputs;
+    let (tasks, runs) = (*tasks, *runs);
+    let baseline = child_peak("baseline", json_path);
     println!(
         "kiltx patch benchmark: {tasks} task definitions x 3 containers, median of {runs} runs"
     );
@@ -99,7 +89,7 @@ fn main() {
         "(above base)",
         "floor RSS"
     );
-    let json_floor_t = median(runs, || json_floor(&json).len());
+    let json_floor_t = median(runs, || json_floor(json).len());
     for (name, text, path, floor_mode) in [
         ("json", &json, &json_path, "json-floor"),
         ("yaml", &yaml, &yaml_path, "yaml-floor"),
@@ -134,5 +124,4 @@ fn main() {
         }
     }
     println!("targets: patch <= 2x the JSON floor; peak RSS <= 5x the file size");
-    let _ = std::fs::remove_dir_all(&dir);
 }
