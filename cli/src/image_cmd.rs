@@ -104,21 +104,8 @@ pub fn resolve_some(
     needs: &[NeededImage],
     quiet: bool,
 ) -> Result<(ImageConfigs, Vec<String>), CliError> {
-    let registries =
-        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
-    let lookups: Vec<Lookup> = needs
-        .iter()
-        .map(|n| Lookup {
-            image: n.image.clone(),
-            platform: n.platform.clone(),
-        })
-        .collect();
-    let answers = kiltx_images::resolve_all_blocking(
-        &registries,
-        &lookups,
-        kiltx_images::DEFAULT_CONCURRENCY,
-        args.deadline(),
-    );
+    let lookups: Vec<Lookup> = needs.iter().map(Lookup::from).collect();
+    let answers = look_up(args, &lookups)?;
     let mut out = ImageConfigs::new();
     let mut failures = Vec::new();
     for (need, answer) in needs.iter().zip(answers) {
@@ -141,6 +128,21 @@ pub fn resolve_some(
     Ok((out, failures))
 }
 
+/// Run `lookups` with a client made from the registry options, within their deadline.
+fn look_up(
+    args: &RegistryArgs,
+    lookups: &[Lookup],
+) -> Result<Vec<Result<Resolved, kiltx_images::Error>>, CliError> {
+    let registries =
+        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(kiltx_images::resolve_all_blocking(
+        &registries,
+        lookups,
+        kiltx_images::DEFAULT_CONCURRENCY,
+        args.deadline(),
+    ))
+}
+
 /// `kiltx image-config IMAGE...`: print what the registry says, in `--image-config` format.
 pub fn run(images: &[String], platform: &str, args: &RegistryArgs) -> Result<u8, CliError> {
     if !matches!(platform, "linux/amd64" | "linux/arm64") {
@@ -148,8 +150,6 @@ pub fn run(images: &[String], platform: &str, args: &RegistryArgs) -> Result<u8,
             "--platform {platform:?}: expected linux/amd64 or linux/arm64 (what ECS Fargate runs)"
         )));
     }
-    let registries =
-        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
     let lookups: Vec<Lookup> = images
         .iter()
         .map(|i| Lookup {
@@ -157,12 +157,7 @@ pub fn run(images: &[String], platform: &str, args: &RegistryArgs) -> Result<u8,
             platform: platform.to_string(),
         })
         .collect();
-    let answers = kiltx_images::resolve_all_blocking(
-        &registries,
-        &lookups,
-        kiltx_images::DEFAULT_CONCURRENCY,
-        args.deadline(),
-    );
+    let answers = look_up(args, &lookups)?;
     let mut out = serde_json::Map::new();
     let mut failures = Vec::new();
     for (image, answer) in images.iter().zip(answers) {

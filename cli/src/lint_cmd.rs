@@ -170,13 +170,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
         parameters: parse_parameters(&args.parameters)?,
         ..Options::default()
     };
-    let shape = match args.input_format.as_str() {
-        "auto" => None,
-        name => Some(
-            Shape::from_name(name)
-                .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
-        ),
-    };
+    let shape = crate::patch_cmd::forced_shape(&args.input_format)?;
     let (ignore, unknown) = lint::parse_suppressions(args.ignore.iter().map(String::as_str));
 
     let mut reports = Vec::new();

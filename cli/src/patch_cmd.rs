@@ -73,6 +73,16 @@ pub fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, C
     Ok(out)
 }
 
+/// The shape `--input-format` forces: `None` for `auto`.
+pub fn forced_shape(input_format: &str) -> Result<Option<Shape>, CliError> {
+    match input_format {
+        "auto" => Ok(None),
+        name => Shape::from_name(name)
+            .map(Some)
+            .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}"))),
+    }
+}
+
 pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     if args.in_place && args.input == "-" {
         return Err(CliError::Usage(
@@ -98,13 +108,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         tailor,
         ..Options::default()
     };
-    let forced = match args.input_format.as_str() {
-        "auto" => None,
-        name => Some(
-            Shape::from_name(name)
-                .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}")))?,
-        ),
-    };
+    let forced = forced_shape(&args.input_format)?;
     let text = read_input(&args.input, args.max_input_size)?;
     if !args.offline {
         // What the task definitions and --image-config leave unknown is asked of registries.

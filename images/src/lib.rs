@@ -112,6 +112,15 @@ pub struct Lookup {
     pub platform: String,
 }
 
+impl From<&kilt_defs::patch::NeededImage> for Lookup {
+    fn from(n: &kilt_defs::patch::NeededImage) -> Lookup {
+        Lookup {
+            image: n.image.clone(),
+            platform: n.platform.clone(),
+        }
+    }
+}
+
 /// Run `lookups` against `source`, at most `concurrency` at once, all within `deadline`.
 /// Answers come back in the order of `lookups`.
 pub async fn resolve_all<S: ImageSource + ?Sized>(

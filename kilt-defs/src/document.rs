@@ -49,16 +49,7 @@ pub fn needed_images(
 ) -> Result<Vec<NeededImage>, Error> {
     let needs = RefCell::new(Vec::new());
     run(text, shape, def, opts, images, Some(&needs))?;
-    let mut out: Vec<NeededImage> = Vec::new();
-    for n in needs.into_inner() {
-        if !out
-            .iter()
-            .any(|o| o.image == n.image && o.platform == n.platform)
-        {
-            out.push(n);
-        }
-    }
-    Ok(out)
+    Ok(patch::unique_needs(needs.into_inner()))
 }
 
 fn run(

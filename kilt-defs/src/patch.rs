@@ -158,6 +158,20 @@ pub struct NeededImage {
     pub path: Path,
 }
 
+/// `needs` once per (image, platform), in their first order.
+pub fn unique_needs(needs: Vec<NeededImage>) -> Vec<NeededImage> {
+    let mut out: Vec<NeededImage> = Vec::new();
+    for n in needs {
+        if !out
+            .iter()
+            .any(|o| o.image == n.image && o.platform == n.platform)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// Patch one task definition: `target` is the value at `site.path` (the properties object, or
 /// for [`Shape::Containers`] the containers array). `params` are the template's parameter values
 /// (see [`template_parameters`]). Errors carry paths from the document root.

@@ -420,16 +420,7 @@ pub fn needed_images(
     let needs = RefCell::new(Vec::new());
     let mut scratch = request.fragment.clone();
     let _ = apply(&plan, config, &mut scratch, images, Some(&needs));
-    let mut out: Vec<NeededImage> = Vec::new();
-    for n in needs.into_inner() {
-        if !out
-            .iter()
-            .any(|o| o.image == n.image && o.platform == n.platform)
-        {
-            out.push(n);
-        }
-    }
-    out
+    patch::unique_needs(needs.into_inner())
 }
 
 /// Handle one macro request. Never fails: every problem is a `failure` answer with a message.
@@ -665,13 +656,7 @@ pub async fn look_up(
             "kiltx macro configuration is invalid: {e}. Fix the function's environment variables."
         )
     })?;
-    let lookups: Vec<kiltx_images::Lookup> = needs
-        .iter()
-        .map(|n| kiltx_images::Lookup {
-            image: n.image.clone(),
-            platform: n.platform.clone(),
-        })
-        .collect();
+    let lookups: Vec<kiltx_images::Lookup> = needs.iter().map(kiltx_images::Lookup::from).collect();
     let answers = kiltx_images::resolve_all(
         registries,
         &lookups,
