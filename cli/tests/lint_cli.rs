@@ -2,6 +2,8 @@
 //! the output formats (SARIF validated against the SARIF 2.1.0 JSON schema), and "a file
 //! patched by kiltx lints clean".
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -364,19 +366,8 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
     let mut patched_count = 0;
     for dir in &cases {
         let name = dir.display().to_string();
-        let input = if dir.join("input.yaml").exists() {
-            "input.yaml"
-        } else {
-            "input.json"
-        };
-        let args: Vec<String> = fs::read_to_string(dir.join("args"))
-            .map(|s| {
-                s.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let input = common::input_name(dir);
+        let args: Vec<String> = common::case_args(dir);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let patched = kiltx_in(dir, &[&["patch", "-q"], &args[..], &[input]].concat());
         if !patched.status.success() {

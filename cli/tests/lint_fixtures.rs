@@ -7,9 +7,13 @@
 //! both. The cases are written by `make_fixtures.py` (see there);
 //! `KILTX_BLESS=1 cargo test -p kiltx --test lint_fixtures` rewrites the expected files.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{case_args, case_dirs, diff, input_name};
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -27,32 +31,7 @@ fn root() -> PathBuf {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(root())
-        .expect("fixtures directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn input_name(dir: &Path) -> &'static str {
-    if dir.join("input.yaml").exists() {
-        "input.yaml"
-    } else {
-        "input.json"
-    }
-}
-
-fn case_args(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("args"))
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+    case_dirs(&root())
 }
 
 fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
@@ -73,9 +52,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     if actual != expected {
         return Err(format!(
             "{name}: output differs\n{}\nstderr:\n{stderr}",
-            similar::TextDiff::from_lines(&expected, &actual)
-                .unified_diff()
-                .header("expected", "actual")
+            diff(&expected, &actual)
         ));
     }
     if stderr.contains("panicked") {

@@ -12,9 +12,13 @@
 //! Fixtures run `--offline`: image configurations come from the case's own files (registry
 //! lookups are tested in registry.rs).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{case_args, case_dirs, diff, input_name};
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -27,46 +31,15 @@ fn kiltx(dir: &Path, args: &[String]) -> Output {
         .expect("run kiltx")
 }
 
-fn diff(expected: &str, actual: &str) -> String {
-    similar::TextDiff::from_lines(expected, actual)
-        .unified_diff()
-        .header("expected", "actual")
-        .to_string()
-}
-
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patch");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
-        .expect("fixtures directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
+    let dirs = case_dirs(&root);
     assert!(
         dirs.len() >= 20,
         "expected the fixture cases under {}",
         root.display()
     );
     dirs
-}
-
-fn input_name(dir: &Path) -> &'static str {
-    if dir.join("input.yaml").exists() {
-        "input.yaml"
-    } else {
-        "input.json"
-    }
-}
-
-fn case_args(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("args"))
-        .map(|s| {
-            s.lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn check_case(dir: &Path, bless: bool) -> Result<(), String> {

@@ -3,6 +3,8 @@
 //! peer input is patched; an output may not have a problem its input did not have. The
 //! validators must be installed (the test command installs them); missing ones fail the test.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,29 +37,13 @@ fn kind_of(text: &str) -> &'static str {
 fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     let fixtures = repo().join("cli/tests/fixtures/patch");
-    let mut dirs: Vec<PathBuf> = fs::read_dir(&fixtures)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    for d in dirs {
+    for d in common::case_dirs(&fixtures) {
         let name = d.file_name().unwrap().to_string_lossy().into_owned();
         if name.starts_with("err-") {
             continue;
         }
-        let input = if d.join("input.yaml").exists() {
-            d.join("input.yaml")
-        } else {
-            d.join("input.json")
-        };
-        let args = fs::read_to_string(d.join("args"))
-            .map(|s| {
-                s.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let input = d.join(common::input_name(&d));
+        let args = common::case_args(&d);
         out.push(Case {
             input,
             args,

@@ -1,0 +1,46 @@
+//! Helpers shared by the fixture-driven tests: a fixture case is a directory holding
+//! `input.json` or `input.yaml` and an optional `args` file (one argument a line).
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The case directories under `root`, sorted.
+pub fn case_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .unwrap_or_else(|e| panic!("fixtures directory {}: {e}", root.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// The case's input file name.
+pub fn input_name(dir: &Path) -> &'static str {
+    if dir.join("input.yaml").exists() {
+        "input.yaml"
+    } else {
+        "input.json"
+    }
+}
+
+/// The case's extra arguments (none without an `args` file).
+pub fn case_args(dir: &Path) -> Vec<String> {
+    fs::read_to_string(dir.join("args"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A readable unified diff, for failure messages.
+pub fn diff(expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .header("expected", "actual")
+        .to_string()
+}
