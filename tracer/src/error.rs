@@ -41,4 +41,15 @@ impl fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// What went wrong, without the advice (for `--fail-open`, which has taken it).
+    pub fn cause(&self) -> String {
+        match self {
+            Error::Ptrace(m) => format!("cannot trace the application: {m}"),
+            Error::Seccomp(m) => format!("cannot install the seccomp filter: {m}"),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl std::error::Error for Error {}

@@ -315,7 +315,8 @@ fn run(o: RunOpts) -> Result<i32, Error> {
             t.run().status()
         }
         Err(e @ (Error::Ptrace(_) | Error::Seccomp(_))) if o.fail_open => {
-            crate::warn!("kiltx-tracer: WARNING: {e}");
+            let cause = e.cause();
+            crate::warn!("kiltx-tracer: WARNING: {cause}");
             crate::warn!(
                 "kiltx-tracer: WARNING: --fail-open: running the application UNTRACED; no syscall events will be reported"
             );
@@ -324,7 +325,7 @@ fn run(o: RunOpts) -> Result<i32, Error> {
                 ("traced", Value::Bool(false)),
                 (
                     "message",
-                    Value::Str(format!("running untraced (--fail-open): {e}")),
+                    Value::Str(format!("running untraced (--fail-open): {cause}")),
                 ),
             ];
             sink.push(ev);

@@ -263,6 +263,14 @@ fn fail_open_runs_untraced_and_says_so() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "app-ran\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("UNTRACED"), "{err}");
+    assert!(
+        err.contains("cannot trace the application"),
+        "the cause: {err}"
+    );
+    assert!(
+        !err.contains("pass --fail-open"),
+        "no advice to do what was done: {err}"
+    );
     let events = read_events(&ev);
     assert!(events
         .iter()
