@@ -5,10 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # docker-registry, apache2-utils (htpasswd), openssl: the registry tests' servers and keys.
-apt_packages=(strace gcc libc6-dev util-linux docker-registry apache2-utils openssl)
+# podman, runc, catatonit (the pods' infra), iptables (pod networking), skopeo (pushes OCI
+# layouts), busybox-static (the demo application's rootfs), python3 and binutils (readelf) for
+# tracer/image/build.sh: the end-to-end tests (tests/e2e).
+apt_packages=(strace gcc libc6-dev util-linux docker-registry apache2-utils openssl
+    podman runc catatonit iptables skopeo busybox-static python3 binutils)
 missing=()
 for p in "${apt_packages[@]}"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 done
 if ((${#missing[@]})); then
     echo "tests/run.sh: installing ${missing[*]}"

@@ -1,0 +1,503 @@
+//! The product, end to end: build the sidecar image from the release tracer, push it and an
+//! application image (ENTRYPOINT/CMD only in the image) to Debian's docker-registry on
+//! 127.0.0.1, patch a task definition (register JSON and CloudFormation) with registry lookup,
+//! run the patched and the unpatched task with podman as Fargate would, and compare.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kiltx_e2e::podman::{Podman, TaskRun};
+use kiltx_e2e::task::Task;
+use kiltx_e2e::{busybox_rootfs, oci_image, push, repo_root, workspace_binary, TempDir};
+use kiltx_testsupport::{registry, Auth};
+use serde_json::{json, Value};
+
+/// The demo application. Its ENTRYPOINT/CMD exist only in its image, so patching it needs the
+/// registry. It execs, creates, renames and reads files, forks, and with APP_MODE=wait waits
+/// for SIGTERM (exit 42); otherwise it exits 3.
+const APP: &str = r#"#!/bin/sh
+echo "app: args: $*"
+echo "app: greeting: $GREETING"
+mkdir -p /tmp/work
+echo "some data" > /tmp/work/file.txt
+mv /tmp/work/file.txt /tmp/work/renamed.txt
+cat /tmp/work/renamed.txt
+ls /tmp/work
+/bin/echo "app: from a child process"
+echo "app: a line on stderr" >&2
+if [ "$APP_MODE" = wait ]; then
+    trap 'echo "app: got SIGTERM"; exit 42' TERM
+    echo "app: waiting"
+    while true; do sleep 0.2; done
+fi
+exit 3
+"#;
+
+const APP_ENTRYPOINT: &[&str] = &["/bin/sh", "/app/main.sh"];
+const APP_CMD: &[&str] = &["hello", "world"];
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+fn register_json(app_image: &str, mode: &str) -> Value {
+    json!({
+        "family": "demo",
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [{
+            "name": "app",
+            "image": app_image,
+            "essential": true,
+            "environment": [
+                {"name": "GREETING", "value": "hi there"},
+                {"name": "APP_MODE", "value": mode}
+            ]
+        }]
+    })
+}
+
+fn cloudformation(app_image: &str) -> Value {
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "AppTask": {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": "demo",
+                    "NetworkMode": "awsvpc",
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "Cpu": "256",
+                    "Memory": "512",
+                    "ContainerDefinitions": [{
+                        "Name": "app",
+                        "Image": app_image,
+                        "Essential": true,
+                        "Environment": [
+                            {"Name": "GREETING", "Value": "hi there"},
+                            {"Name": "APP_MODE", "Value": "exit"}
+                        ]
+                    }]
+                }
+            }
+        }
+    })
+}
+
+/// `kiltx patch FILE --tracer-image IMAGE [extra]` with registry lookups (not offline);
+/// the patched document.
+fn patch(dir: &Path, name: &str, input: &Value, tracer_image: &str, extra: &[&str]) -> Value {
+    let file = dir.join(name);
+    fs::write(&file, serde_json::to_vec_pretty(input).unwrap()).unwrap();
+    let out = dir.join(format!("patched-{name}"));
+    let r = Command::new(workspace_binary("kiltx"))
+        .arg("patch")
+        .arg(&file)
+        .args(["--tracer-image", tracer_image, "-o"])
+        .arg(&out)
+        .args(extra)
+        .env_remove("KILTX_OFFLINE")
+        .env_remove("KILTX_TRACER_IMAGE")
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "kiltx patch {name} failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    serde_json::from_slice(&fs::read(&out).unwrap()).unwrap()
+}
+
+fn events(run: &TaskRun) -> Vec<Value> {
+    run.container("kiltx-tracer")
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("sidecar printed a line that is not JSON ({e}): {l}"))
+        })
+        .collect()
+}
+
+/// The application's stderr without the tracer's own lines.
+fn app_stderr(run: &TaskRun) -> String {
+    run.container("app")
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("kiltx-tracer:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The first event `pred` accepts.
+fn find<'a>(events: &'a [Value], what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
+    events.iter().find(|e| pred(e)).unwrap_or_else(|| {
+        panic!(
+            "no event with {what} among the sidecar's {} events:\n{}",
+            events.len(),
+            events
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })
+}
+
+/// The first event of `syscall` whose args `pred` accepts.
+fn find_syscall<'a>(
+    events: &'a [Value],
+    syscall: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> &'a Value {
+    find(events, syscall, |e| {
+        e["syscall"] == syscall && pred(&e["args"])
+    })
+}
+
+/// The sidecar saw the application's exec and file events, attributed to it.
+fn assert_app_events(run: &TaskRun) {
+    let ev = events(run);
+    let exec = find_syscall(&ev, "execve", |a| a["path"] == "/bin/sh");
+    assert_eq!(
+        exec["args"]["argv"],
+        json!(["/bin/sh", "/app/main.sh", "hello", "world"]),
+        "the application's own command line, from the image: {exec}"
+    );
+    find_syscall(&ev, "execve", |a| a["path"] == "/bin/echo");
+    let create = find_syscall(&ev, "openat", |a| a["abspath"] == "/tmp/work/file.txt");
+    assert!(
+        create["args"]["flags"]
+            .as_array()
+            .is_some_and(|f| f.contains(&json!("O_CREAT"))),
+        "{create}"
+    );
+    assert!(
+        create["result"].as_i64().is_some_and(|fd| fd >= 0),
+        "{create}"
+    );
+    find(&ev, "a rename to /tmp/work/renamed.txt", |e| {
+        e["syscall"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("rename"))
+            && e["args"]["newabspath"] == "/tmp/work/renamed.txt"
+    });
+    for e in ev.iter().filter(|e| e["type"] == "syscall") {
+        assert_eq!(
+            e["container"], "app",
+            "every event names its container: {e}"
+        );
+    }
+    let stats: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["type"] == "stats" && e["args"]["final"] == true)
+        .collect();
+    assert_eq!(stats.len(), 1, "one final stats event");
+    assert_eq!(
+        stats[0]["args"]["dropped"], 0,
+        "no event dropped: {}",
+        stats[0]
+    );
+}
+
+#[test]
+fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
+    let scratch = TempDir::new("e2e");
+    let dir = scratch.path();
+    let reg = registry(&dir.join("registry"), dir, Auth::Anonymous);
+    let host = reg.host();
+
+    // 1. the images: the sidecar, built by the script the README documents, and the app
+    let layout = dir.join("oci");
+    let tag = kiltx_e2e::build_tracer_image(&layout);
+    let tracer_image = format!("{host}/kiltx/kiltx-tracer:{tag}");
+    push(&layout, &tag, &tracer_image);
+    let rootfs = dir.join("app-rootfs");
+    busybox_rootfs(&rootfs, &[("app/main.sh", APP, 0o755)]);
+    oci_image(&rootfs, &layout, "app", Some(APP_ENTRYPOINT), Some(APP_CMD));
+    let app_image = format!("{host}/demo/app:1");
+    push(&layout, "app", &app_image);
+
+    // The built-in definition injects the image the build script names.
+    let show = Command::new(workspace_binary("kiltx"))
+        .args(["definition", "show"])
+        .env_remove("KILTX_TRACER_IMAGE")
+        .output()
+        .unwrap();
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    let definition = String::from_utf8(show.stdout).unwrap();
+    assert!(
+        definition.contains(&format!("\n  image: kiltx/kiltx-tracer:{tag}\n")),
+        "the built-in definition's tracer image is what tracer/image/build.sh builds \
+         (kiltx/kiltx-tracer:{tag}):\n{definition}"
+    );
+
+    // 2. patch: the app's command line must come from the registry
+    let task = register_json(&app_image, "exit");
+    let patched = patch(dir, "task.json", &task, &tracer_image, &[]);
+    let app = &patched["containerDefinitions"][0];
+    assert_eq!(
+        app["command"],
+        json!(["/bin/sh", "/app/main.sh", "hello", "world"]),
+        "the image's ENTRYPOINT + CMD, read from the registry: {app}"
+    );
+
+    // 3. run the unpatched and the patched task
+    let podman = Podman::new(&dir.join("podman"));
+    let run = |t: &Value, id: &str| {
+        let task = Task::from_json(t).unwrap_or_else(|e| panic!("{id}: {e}"));
+        podman
+            .start_task(&task, id)
+            .and_then(|r| r.wait(TIMEOUT))
+            .unwrap_or_else(|e| panic!("{id}: {e}"))
+    };
+    let plain = run(&task, "plain");
+    let traced = run(&patched, "traced");
+
+    // 4. the application behaves exactly as before...
+    let (p, t) = (plain.container("app"), traced.container("app"));
+    assert!(
+        p.stdout.contains("app: args: hello world\napp: greeting: hi there\nsome data\nrenamed.txt\napp: from a child process\n"),
+        "the unpatched application ran: {p:#?}"
+    );
+    assert_eq!(p.exit_code, Some(3), "{p:#?}");
+    assert_eq!(t.stdout, p.stdout, "stdout, traced vs not");
+    assert_eq!(
+        t.exit_code, p.exit_code,
+        "exit status, traced vs not: {t:#?}"
+    );
+    assert_eq!(app_stderr(&traced), app_stderr(&plain), "{t:#?}");
+    assert_eq!(
+        traced.stopped_reason,
+        "Essential container in task exited (app)"
+    );
+    // ...its events reached the sidecar, which stopped cleanly with the task
+    assert_app_events(&traced);
+    assert_eq!(traced.container("kiltx-tracer").exit_code, Some(0));
+
+    // The CloudFormation flavour of the same task patches and runs the same way.
+    let template = cloudformation(&app_image);
+    let patched_cfn = patch(dir, "template.json", &template, &tracer_image, &[]);
+    let cfn_task = Task::from_cloudformation(&patched_cfn, "AppTask").unwrap();
+    assert_eq!(
+        cfn_task,
+        Task::from_json(&patched).unwrap(),
+        "CloudFormation and register JSON patch alike"
+    );
+    let cfn = podman
+        .start_task(&cfn_task, "cfn")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    assert_eq!(cfn.container("app").stdout, p.stdout);
+    assert_eq!(cfn.container("app").exit_code, p.exit_code);
+    assert_app_events(&cfn);
+    // the developers' helper runs the same template the same way
+    let helper = Command::new(env!("CARGO_BIN_EXE_ecs-podman"))
+        .arg(dir.join("patched-template.json"))
+        .args(["--resource", "AppTask"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&helper.stdout);
+    assert_eq!(helper.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!("== app (exit Some(3))\n-- stdout\n{}", p.stdout)),
+        "{text}"
+    );
+
+    // 5. StopTask (podman stop: SIGTERM) reaches the application through the tracer
+    let waiting = register_json(&app_image, "wait");
+    let patched_waiting = patch(dir, "waiting.json", &waiting, &tracer_image, &[]);
+    let stop = |t: &Value, id: &str| {
+        let task = Task::from_json(t).unwrap();
+        let r = podman.start_task(&task, id).unwrap();
+        r.wait_for_stdout("app", "app: waiting", TIMEOUT).unwrap();
+        let t0 = Instant::now();
+        let run = r.stop().unwrap();
+        (run, t0.elapsed())
+    };
+    let (plain_stop, _) = stop(&waiting, "plain-stop");
+    let (traced_stop, took) = stop(&patched_waiting, "traced-stop");
+    let (p, t) = (plain_stop.container("app"), traced_stop.container("app"));
+    assert!(
+        p.stdout.ends_with("app: waiting\napp: got SIGTERM\n"),
+        "{p:#?}"
+    );
+    assert_eq!(p.exit_code, Some(42), "{p:#?}");
+    assert_eq!(t.stdout, p.stdout, "stdout after SIGTERM, traced vs not");
+    assert_eq!(
+        t.exit_code,
+        Some(42),
+        "the trap's status, not SIGKILL's 137: {t:#?}"
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the task stopped on SIGTERM, long before the 30 s stopTimeout: {took:?}"
+    );
+    assert_eq!(traced_stop.container("kiltx-tracer").exit_code, Some(0));
+    let ev = events(&traced_stop);
+    find_syscall(&ev, "execve", |a| a["path"] == "/bin/sh");
+
+    // 6. without SYS_PTRACE (Fargate's seccomp profile refuses ptrace then): a clear error,
+    //    and the application does not run...
+    let mut no_ptrace = patched.clone();
+    no_ptrace["containerDefinitions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("linuxParameters");
+    let denied = run(&no_ptrace, "no-ptrace");
+    let d = denied.container("app");
+    assert_eq!(d.exit_code, Some(1), "{d:#?}");
+    assert_eq!(
+        d.stdout, "",
+        "the application must not run untraced: {d:#?}"
+    );
+    assert!(
+        d.stderr
+            .contains("kiltx-tracer: error: cannot trace the application")
+            && d.stderr.contains("Add the SYS_PTRACE capability"),
+        "{d:#?}"
+    );
+
+    // ...unless the definition asks for --fail-open: the app runs untraced, loudly.
+    let fail_open = definition.replace(
+        "\n  - run\n  - --output\n",
+        "\n  - run\n  - --fail-open\n  - --output\n",
+    );
+    assert_ne!(
+        fail_open, definition,
+        "the wrapper is where the test expects it:\n{definition}"
+    );
+    let def_file = dir.join("fail-open.yaml");
+    fs::write(&def_file, fail_open).unwrap();
+    let mut open = patch(
+        dir,
+        "fail-open.json",
+        &task,
+        &tracer_image,
+        &["--definition", def_file.to_str().unwrap()],
+    );
+    open["containerDefinitions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("linuxParameters");
+    let untraced = run(&open, "fail-open");
+    let u = untraced.container("app");
+    assert_eq!(u.stdout, plain.container("app").stdout, "{u:#?}");
+    assert_eq!(u.exit_code, Some(3), "{u:#?}");
+    assert!(
+        u.stderr.contains("running the application UNTRACED"),
+        "{u:#?}"
+    );
+    assert!(
+        u.stderr.contains("cannot trace the application"),
+        "the cause: {u:#?}"
+    );
+    let ev = events(&untraced);
+    let warning = find(&ev, "the tracer's fail-open warning", |e| {
+        e["type"] == "tracer" && e["args"]["traced"] == false
+    });
+    assert_eq!(warning["container"], "app", "{warning}");
+    assert!(
+        !ev.iter().any(|e| e["type"] == "syscall"),
+        "untraced: no syscall events"
+    );
+}
+
+#[test]
+fn the_helper_refuses_what_it_cannot_run() {
+    let scratch = TempDir::new("e2e-helper");
+    let file = scratch.path().join("task.json");
+    fs::write(
+        &file,
+        r#"{"containerDefinitions": [{"name": "app", "image": "i", "secrets": []}]}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-podman"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("containerDefinitions[0].secrets: the harness does not model secrets"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_containerfile_and_the_script_build_the_same_image() {
+    let scratch = TempDir::new("e2e-containerfile");
+    let dir = scratch.path();
+    let layout = dir.join("oci");
+    let tag = kiltx_e2e::build_tracer_image(&layout);
+    let podman = Podman::new(&dir.join("podman"));
+    let root = repo_root();
+    let containerfile = root.join("tracer/image/Containerfile");
+    podman
+        .run(&[
+            "build",
+            "--quiet",
+            "-f",
+            containerfile.to_str().unwrap(),
+            "-t",
+            "localhost/kiltx-tracer:containerfile",
+            root.to_str().unwrap(),
+        ])
+        .unwrap();
+    let layout_ref = format!("oci:{}:{tag}", layout.display());
+    let script_image = podman.run(&["pull", "--quiet", &layout_ref]).unwrap();
+    let script_image = script_image.trim();
+    let from_script = podman.image_config(script_image).unwrap();
+    let from_file = podman
+        .image_config("localhost/kiltx-tracer:containerfile")
+        .unwrap();
+    for key in ["Entrypoint", "Volumes", "Env", "Cmd", "WorkingDir", "User"] {
+        assert_eq!(from_script.get(key), from_file.get(key), "{key}");
+    }
+    assert_eq!(
+        from_script["Entrypoint"],
+        json!([
+            "/kiltx/bin/kiltx-tracer",
+            "collect",
+            "--listen",
+            "tcp://127.0.0.1:7701"
+        ])
+    );
+    assert_eq!(from_script["Volumes"], json!({"/kiltx": {}}));
+    // the same file, byte for byte, and nothing else in either image
+    for (image, name) in [
+        (script_image, "script"),
+        ("localhost/kiltx-tracer:containerfile", "containerfile"),
+    ] {
+        let mount = podman.run(&["image", "mount", image]).unwrap();
+        let out = Path::new(mount.trim()).to_path_buf();
+        let files: Vec<_> = walk(&out);
+        assert_eq!(files, vec!["kiltx/bin/kiltx-tracer".to_string()], "{name}");
+        assert_eq!(
+            fs::read(out.join("kiltx/bin/kiltx-tracer")).unwrap(),
+            fs::read(root.join("target/release/kiltx-tracer")).unwrap(),
+            "{name}: the release tracer"
+        );
+        podman.run(&["image", "unmount", image]).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            out.extend(walk(&p).into_iter().map(|f| format!("{name}/{f}")));
+        } else {
+            out.push(p.file_name().unwrap().to_string_lossy().to_string());
+        }
+    }
+    out.sort();
+    out
+}
