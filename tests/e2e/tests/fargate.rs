@@ -247,6 +247,30 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
         "the image's ENTRYPOINT + CMD, read from the registry: {app}"
     );
 
+    // kiltx lint agrees: the patched task is instrumented, the original is not
+    let lint = |file: &str| {
+        Command::new(workspace_binary("kiltx"))
+            .arg("lint")
+            .arg(dir.join(file))
+            .env_remove("KILTX_OFFLINE")
+            .output()
+            .unwrap()
+    };
+    let l = lint("patched-task.json");
+    assert_eq!(
+        l.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&l.stdout)
+    );
+    let l = lint("task.json");
+    assert_eq!(
+        l.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&l.stdout)
+    );
+
     // 3. run the unpatched and the patched task
     let podman = Podman::new(&dir.join("podman"));
     let run = |t: &Value, id: &str| {
