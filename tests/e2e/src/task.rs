@@ -76,6 +76,12 @@ fn string(v: &Value, at: &str) -> Result<String, String> {
     }
 }
 
+/// `obj[key]`, a string that must be there.
+fn required_string(obj: &Map<String, Value>, key: &str, at: &str) -> Result<String, String> {
+    let v = field(obj, key).ok_or_else(|| format!("{at}: no {key}"))?;
+    string(v, &format!("{at}.{key}"))
+}
+
 fn strings(v: &Value, at: &str) -> Result<Vec<String>, String> {
     let items = v
         .as_array()
@@ -304,9 +310,7 @@ impl Container {
                 "environment" => {
                     for (i, e) in objects(v, &at)?.into_iter().enumerate() {
                         let ea = format!("{at}[{i}]");
-                        let name = field(e, "name")
-                            .ok_or_else(|| format!("{ea}: no name"))
-                            .and_then(|n| string(n, &format!("{ea}.name")))?;
+                        let name = required_string(e, "name", &ea)?;
                         let value = field(e, "value")
                             .map(|n| string(n, &format!("{ea}.value")))
                             .transpose()?
@@ -318,13 +322,8 @@ impl Container {
                 "dependson" => {
                     for (i, d) in objects(v, &at)?.into_iter().enumerate() {
                         let da = format!("{at}[{i}]");
-                        let name = field(d, "containerName")
-                            .ok_or_else(|| format!("{da}: no containerName"))
-                            .and_then(|n| string(n, &format!("{da}.containerName")))?;
-                        let cond = field(d, "condition")
-                            .ok_or_else(|| format!("{da}: no condition"))
-                            .and_then(|n| string(n, &format!("{da}.condition")))?;
-                        let cond = match cond.as_str() {
+                        let name = required_string(d, "containerName", &da)?;
+                        let cond = match required_string(d, "condition", &da)?.as_str() {
                             "START" => Condition::Start,
                             "COMPLETE" => Condition::Complete,
                             "SUCCESS" => Condition::Success,
@@ -340,9 +339,7 @@ impl Container {
                 "volumesfrom" => {
                     for (i, d) in objects(v, &at)?.into_iter().enumerate() {
                         let da = format!("{at}[{i}]");
-                        let src = field(d, "sourceContainer")
-                            .ok_or_else(|| format!("{da}: no sourceContainer"))
-                            .and_then(|n| string(n, &format!("{da}.sourceContainer")))?;
+                        let src = required_string(d, "sourceContainer", &da)?;
                         let ro = field(d, "readOnly")
                             .map(|b| boolean(b, &format!("{da}.readOnly")))
                             .transpose()?
