@@ -23,15 +23,17 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
-            Error::Ptrace(m) => write!(
+            Error::Ptrace(_) => write!(
                 f,
-                "cannot trace the application: {m}. Add the SYS_PTRACE capability to the container \
-                 (ECS: linuxParameters.capabilities.add), or pass --fail-open to run it untraced"
+                "{}. Add the SYS_PTRACE capability to the container \
+                 (ECS: linuxParameters.capabilities.add), or pass --fail-open to run it untraced",
+                self.cause()
             ),
-            Error::Seccomp(m) => write!(
+            Error::Seccomp(_) => write!(
                 f,
-                "cannot install the seccomp filter: {m}. The kernel needs CONFIG_SECCOMP_FILTER; \
-                 pass --fail-open to run the application untraced"
+                "{}. The kernel needs CONFIG_SECCOMP_FILTER; \
+                 pass --fail-open to run the application untraced",
+                self.cause()
             ),
             Error::Spawn(m) => write!(f, "cannot start the application: {m}"),
             Error::Sink(m) => write!(f, "cannot open the event sink: {m}"),
@@ -42,7 +44,8 @@ impl fmt::Display for Error {
 }
 
 impl Error {
-    /// What went wrong, without the advice (for `--fail-open`, which has taken it).
+    /// What went wrong, without the advice (for `--fail-open`, which has taken it); `Display`
+    /// adds the advice to it.
     pub fn cause(&self) -> String {
         match self {
             Error::Ptrace(m) => format!("cannot trace the application: {m}"),
