@@ -83,6 +83,23 @@ fn output_text(o: &Output) -> String {
     )
 }
 
+/// Call `step` every 50 ms until it gives a value or `timeout` has passed (`Ok(None)`).
+fn poll<T>(
+    timeout: Duration,
+    mut step: impl FnMut() -> Result<Option<T>, String>,
+) -> Result<Option<T>, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = step()? {
+            return Ok(Some(v));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Is `image` served by a registry on this machine (plain HTTP allowed)?
 fn loopback_registry(image: &str) -> bool {
     let host = image.split('/').next().unwrap_or_default();
@@ -353,47 +370,51 @@ impl RunningTask<'_> {
                 ));
                 return Ok(false);
             }
-            let deadline = Instant::now() + Duration::from_secs(120);
-            loop {
-                let state = self.state(dep)?;
-                let done = match (cond, &state) {
-                    (Condition::Start, _) => true,
-                    (_, State::Exited(code)) => {
-                        if *cond == Condition::Success && *code != 0 {
-                            self.stopped_reason.get_or_insert(format!(
-                                "container {} needed {dep} to succeed; it exited {code}",
-                                c.name
-                            ));
-                            return Ok(false);
-                        }
-                        true
-                    }
-                    _ => false,
-                };
-                if done {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    return Err(format!(
-                        "container {}: {dep} did not reach {cond:?} within 120 s",
+            // the state in which the condition was decided
+            let decided = poll(Duration::from_secs(120), || {
+                Ok(match (cond, self.state(dep)?) {
+                    (Condition::Start, state) => Some(state),
+                    (_, state @ State::Exited(_)) => Some(state),
+                    _ => None,
+                })
+            })?
+            .ok_or_else(|| {
+                format!(
+                    "container {}: {dep} did not reach {cond:?} within 120 s",
+                    c.name
+                )
+            })?;
+            match (cond, decided) {
+                (Condition::Success, State::Exited(code)) if code != 0 => {
+                    self.stopped_reason.get_or_insert(format!(
+                        "container {} needed {dep} to succeed; it exited {code}",
                         c.name
                     ));
+                    return Ok(false);
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                _ => {}
             }
         }
         Ok(true)
     }
 
-    /// A container's stdout so far.
-    pub fn stdout(&self, container: &str) -> Result<String, String> {
+    /// A container's stdout and stderr so far (`podman logs` keeps them apart).
+    fn logs(&self, container: &str) -> Result<(String, String), String> {
         let out = self
             .podman
             .command()
             .args(["logs", &self.name_of(container)])
             .output()
             .map_err(|e| format!("podman logs: {e}"))?;
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// A container's stdout so far.
+    pub fn stdout(&self, container: &str) -> Result<String, String> {
+        Ok(self.logs(container)?.0)
     }
 
     /// Wait until `container`'s stdout contains `needle`.
@@ -403,61 +424,52 @@ impl RunningTask<'_> {
         needle: &str,
         timeout: Duration,
     ) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.stdout(container)?.contains(needle) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{container} did not print {needle:?} within {timeout:?}; stdout so far: {}",
-                    self.stdout(container)?
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut last = String::new();
+        let found = poll(timeout, || {
+            last = self.stdout(container)?;
+            Ok(last.contains(needle).then_some(()))
+        })?;
+        found.ok_or_else(|| {
+            format!(
+                "{container} did not print {needle:?} within {timeout:?}; stdout so far: {last}"
+            )
+        })
     }
 
     /// Run until the task stops by itself: an essential container exits (or nothing is left
     /// running), then the rest is stopped as ECS stops it.
     pub fn wait(mut self, timeout: Duration) -> Result<TaskRun, String> {
-        let deadline = Instant::now() + timeout;
         let names: Vec<String> = self.started.iter().map(|n| self.name_of(n)).collect();
         if self.stopped_reason.is_none() {
-            loop {
+            let mut last = HashMap::new();
+            let reason = poll(timeout, || {
                 let states = self.podman.states(&names)?;
-                let exited = |c: &Container| {
+                let exited = |c: &&Container| {
                     matches!(states.get(&self.name_of(&c.name)), Some(State::Exited(_)))
                 };
-                let started = |c: &Container| self.started.contains(&c.name);
-                if let Some(c) = self
+                let started: Vec<&Container> = self
                     .task
                     .containers
                     .iter()
-                    .find(|c| c.essential && started(c) && exited(c))
-                {
-                    self.stopped_reason =
-                        Some(format!("Essential container in task exited ({})", c.name));
-                    break;
-                }
-                if self
-                    .task
-                    .containers
-                    .iter()
-                    .filter(|c| started(c))
-                    .all(exited)
-                {
-                    self.stopped_reason = Some("every container exited".into());
-                    break;
-                }
-                if Instant::now() > deadline {
+                    .filter(|c| self.started.contains(&c.name))
+                    .collect();
+                let reason = match started.iter().find(|c| c.essential && exited(c)) {
+                    Some(c) => Some(format!("Essential container in task exited ({})", c.name)),
+                    None if started.iter().all(exited) => Some("every container exited".into()),
+                    None => None,
+                };
+                last = states;
+                Ok(reason)
+            })?;
+            match reason {
+                Some(r) => self.stopped_reason = Some(r),
+                None => {
                     let _ = self.stop_all();
                     return Err(format!(
-                        "task {} still running after {timeout:?}: {states:?}",
+                        "task {} still running after {timeout:?}: {last:?}",
                         self.id
                     ));
                 }
-                std::thread::sleep(Duration::from_millis(50));
             }
         }
         self.stop_all()?;
@@ -501,17 +513,12 @@ impl RunningTask<'_> {
                 State::Exited(code) => code,
                 other => return Err(format!("{name} is {other:?} after the task stopped")),
             };
-            let out = self
-                .podman
-                .command()
-                .args(["logs", &name])
-                .output()
-                .map_err(|e| format!("podman logs: {e}"))?;
+            let (stdout, stderr) = self.logs(&c.name)?;
             containers.push(ContainerRun {
                 name: c.name.clone(),
                 exit_code: Some(code),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                stdout,
+                stderr,
             });
         }
         Ok(TaskRun {

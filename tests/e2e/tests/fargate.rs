@@ -85,20 +85,27 @@ fn cloudformation(app_image: &str) -> Value {
     })
 }
 
+/// The `kiltx` binary, free of the environment that would change what it does here: registry
+/// lookups on (no KILTX_OFFLINE), the built-in tracer image (no KILTX_TRACER_IMAGE).
+fn kiltx() -> Command {
+    let mut c = Command::new(workspace_binary("kiltx"));
+    c.env_remove("KILTX_OFFLINE")
+        .env_remove("KILTX_TRACER_IMAGE");
+    c
+}
+
 /// `kiltx patch FILE --tracer-image IMAGE [extra]` with registry lookups (not offline);
 /// the patched document.
 fn patch(dir: &Path, name: &str, input: &Value, tracer_image: &str, extra: &[&str]) -> Value {
     let file = dir.join(name);
     fs::write(&file, serde_json::to_vec_pretty(input).unwrap()).unwrap();
     let out = dir.join(format!("patched-{name}"));
-    let r = Command::new(workspace_binary("kiltx"))
+    let r = kiltx()
         .arg("patch")
         .arg(&file)
         .args(["--tracer-image", tracer_image, "-o"])
         .arg(&out)
         .args(extra)
-        .env_remove("KILTX_OFFLINE")
-        .env_remove("KILTX_TRACER_IMAGE")
         .output()
         .unwrap();
     assert!(
@@ -220,11 +227,7 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     push(&layout, "app", &app_image);
 
     // The built-in definition injects the image the build script names.
-    let show = Command::new(workspace_binary("kiltx"))
-        .args(["definition", "show"])
-        .env_remove("KILTX_TRACER_IMAGE")
-        .output()
-        .unwrap();
+    let show = kiltx().args(["definition", "show"]).output().unwrap();
     assert!(
         show.status.success(),
         "{}",
@@ -248,14 +251,7 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     );
 
     // kiltx lint agrees: the patched task is instrumented, the original is not
-    let lint = |file: &str| {
-        Command::new(workspace_binary("kiltx"))
-            .arg("lint")
-            .arg(dir.join(file))
-            .env_remove("KILTX_OFFLINE")
-            .output()
-            .unwrap()
-    };
+    let lint = |file: &str| kiltx().arg("lint").arg(dir.join(file)).output().unwrap();
     let l = lint("patched-task.json");
     assert_eq!(
         l.status.code(),
