@@ -14,14 +14,14 @@ use std::collections::BTreeSet;
 
 use kilt_defs::definition::Definition;
 use kilt_defs::image::ImageConfigs;
+use kilt_defs::lint::Finding;
 use kilt_defs::patch::Options;
-use kiltx_bench::measure::{child_peak, median, vm_hwm_kib, Inputs};
+use kiltx_bench::measure::{child_peak, median, serve_child, Inputs};
 
-/// What `kiltx lint FILE` does between reading the file and printing: the number of findings
-/// and the length of the human-format output.
-fn lint_text(text: &str) -> usize {
+/// Parse and lint with the built-in definition, nothing suppressed.
+fn findings(text: &str) -> Vec<Finding> {
     let doc = kilt_defs::parse_document(text).expect("parse");
-    let findings = kilt_defs::lint::lint(
+    kilt_defs::lint::lint(
         &doc,
         None,
         &Definition::builtin(),
@@ -29,7 +29,13 @@ fn lint_text(text: &str) -> usize {
         &ImageConfigs::new(),
         &BTreeSet::new(),
     )
-    .expect("lint");
+    .expect("lint")
+}
+
+/// What `kiltx lint FILE` does between reading the file and printing: the number of findings
+/// and the length of the human-format output.
+fn lint_text(text: &str) -> usize {
+    let findings = findings(text);
     let mut out = String::new();
     for f in &findings {
         out.push_str(&format!(
@@ -58,43 +64,19 @@ fn patch_check_text(text: &str) -> usize {
     usize::from(out.text != text)
 }
 
-fn child(what: &str, file: &str) {
-    let text = std::fs::read_to_string(file).expect("read");
-    let n = match what {
-        "lint" => lint_text(&text),
-        "patch-check" => patch_check_text(&text),
-        "baseline" => 0,
-        other => panic!("unknown child mode {other}"),
-    };
-    std::hint::black_box(n);
-    println!("{}", vm_hwm_kib());
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(&args[2], &args[3]);
+    let child = |what: &str, text: &str| match what {
+        "lint" => lint_text(text),
+        "patch-check" => patch_check_text(text),
+        other => panic!("unknown child mode {other}"),
+    };
+    if serve_child(&args, child) {
         return;
     }
     let inputs = Inputs::from_args("kiltx-lint-bench", &args);
-    let Inputs {
-        tasks,
-        runs,
-        json,
-        yaml,
-        json_path,
-        yaml_path,
-        ..
-    } = &inputs;
-    let (tasks, runs) = (*tasks, *runs);
-    let baseline = child_peak("baseline", json_path);
-    println!(
-        "kiltx lint benchmark: {tasks} task definitions x 3 containers, median of {runs} runs"
-    );
-    println!(
-        "process baseline peak RSS (no work): {:.1} MiB",
-        baseline as f64 / 1024.0
-    );
+    let runs = inputs.runs;
+    inputs.heading("lint");
     println!(
         "{:<6} {:>9} {:>11} {:>15} {:>7} {:>10} {:>16} {:>9}",
         "format",
@@ -106,18 +88,11 @@ fn main() {
         "patch --check RSS",
         "findings"
     );
-    for (name, text, path) in [("json", &json, &json_path), ("yaml", &yaml, &yaml_path)] {
-        let doc = kilt_defs::parse_document(text).expect("parse");
-        let findings = kilt_defs::lint::lint(
-            &doc,
-            None,
-            &Definition::builtin(),
-            &Options::default(),
-            &ImageConfigs::new(),
-            &BTreeSet::new(),
-        )
-        .expect("lint")
-        .len();
+    for (name, text, path) in [
+        ("json", &inputs.json, &inputs.json_path),
+        ("yaml", &inputs.yaml, &inputs.yaml_path),
+    ] {
+        let findings = findings(text).len();
         let lint_t = median(runs, || lint_text(text));
         let check_t = median(runs, || patch_check_text(text));
         let lint_rss = child_peak("lint", path);

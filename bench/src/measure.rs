@@ -43,6 +43,25 @@ pub fn child_peak(what: &str, file: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The child side of [`child_peak`]: if this process was started as `--child WHAT FILE`, do
+/// `work(WHAT, FILE's text)` once (nothing for WHAT = `baseline`), print the peak RSS in KiB
+/// and return true; otherwise return false.
+pub fn serve_child(args: &[String], work: impl FnOnce(&str, &str) -> usize) -> bool {
+    if args.get(1).map(String::as_str) != Some("--child") {
+        return false;
+    }
+    let (what, file) = (&args[2], &args[3]);
+    let text = std::fs::read_to_string(file).expect("read");
+    let n = if what == "baseline" {
+        0
+    } else {
+        work(what, &text)
+    };
+    std::hint::black_box(n);
+    println!("{}", vm_hwm_kib());
+    true
+}
+
 /// The generated template both as JSON and as YAML, in files of a temporary directory (removed on
 /// drop), sized by the command line: `--tasks N` (200), `--bytes N` (1,000,000), `--runs N` (15).
 pub struct Inputs {
@@ -86,6 +105,23 @@ impl Inputs {
             yaml_path,
             dir,
         }
+    }
+}
+
+impl Inputs {
+    /// Print the benchmark's heading (`kiltx BENCH benchmark: …` and the peak RSS of a child
+    /// process doing no work); that baseline, in KiB.
+    pub fn heading(&self, bench: &str) -> u64 {
+        let baseline = child_peak("baseline", &self.json_path);
+        println!(
+            "kiltx {bench} benchmark: {} task definitions x 3 containers, median of {} runs",
+            self.tasks, self.runs
+        );
+        println!(
+            "process baseline peak RSS (no work): {:.1} MiB",
+            baseline as f64 / 1024.0
+        );
+        baseline
     }
 }
 

@@ -13,7 +13,7 @@ use kilt_defs::definition::Definition;
 use kilt_defs::document::patch_document;
 use kilt_defs::image::ImageConfigs;
 use kilt_defs::patch::Options;
-use kiltx_bench::measure::{child_peak, median, vm_hwm_kib, Inputs};
+use kiltx_bench::measure::{child_peak, median, serve_child, Inputs};
 use serde_json::Value;
 
 /// What `kiltx patch` does between reading the file and writing the result.
@@ -39,44 +39,20 @@ fn yaml_floor(text: &str) -> String {
     serde_yaml::to_string(&v).expect("serialize")
 }
 
-fn child(what: &str, file: &str) {
-    let text = std::fs::read_to_string(file).expect("read");
-    let out = match what {
-        "patch" => patch_text(&text),
-        "json-floor" => json_floor(&text),
-        "yaml-floor" => yaml_floor(&text),
-        "baseline" => String::new(),
-        other => panic!("unknown child mode {other}"),
-    };
-    std::hint::black_box(out);
-    println!("{}", vm_hwm_kib());
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("--child") {
-        child(&args[2], &args[3]);
+    let child = |what: &str, text: &str| match what {
+        "patch" => patch_text(text).len(),
+        "json-floor" => json_floor(text).len(),
+        "yaml-floor" => yaml_floor(text).len(),
+        other => panic!("unknown child mode {other}"),
+    };
+    if serve_child(&args, child) {
         return;
     }
     let inputs = Inputs::from_args("kiltx-patch-bench", &args);
-    let Inputs {
-        tasks,
-        runs,
-        json,
-        yaml,
-        json_path,
-        yaml_path,
-        ..
-    } = &inputs;
-    let (tasks, runs) = (*tasks, *runs);
-    let baseline = child_peak("baseline", json_path);
-    println!(
-        "kiltx patch benchmark: {tasks} task definitions x 3 containers, median of {runs} runs"
-    );
-    println!(
-        "process baseline peak RSS (no work): {:.1} MiB",
-        baseline as f64 / 1024.0
-    );
+    let runs = inputs.runs;
+    let baseline = inputs.heading("patch");
     println!(
         "{:<6} {:>10} {:>12} {:>19} {:>8} {:>12} {:>10} {:>14} {:>12}",
         "format",
@@ -89,10 +65,10 @@ fn main() {
         "(above base)",
         "floor RSS"
     );
-    let json_floor_t = median(runs, || json_floor(json).len());
+    let json_floor_t = median(runs, || json_floor(&inputs.json).len());
     for (name, text, path, floor_mode) in [
-        ("json", &json, &json_path, "json-floor"),
-        ("yaml", &yaml, &yaml_path, "yaml-floor"),
+        ("json", &inputs.json, &inputs.json_path, "json-floor"),
+        ("yaml", &inputs.yaml, &inputs.yaml_path, "yaml-floor"),
     ] {
         let patch_t = median(runs, || patch_text(text).len());
         let floor_t = if name == "json" {
