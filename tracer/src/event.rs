@@ -164,28 +164,22 @@ fn push_value(out: &mut Vec<u8>, v: &Value) {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => push_i64(out, *i),
         Value::Str(s) => push_str(out, s),
-        Value::Strs(list) => {
-            out.push(b'[');
-            for (i, s) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                push_str(out, s);
-            }
-            out.push(b']');
-        }
-        Value::Names(list) => {
-            out.push(b'[');
-            for (i, s) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                push_str(out, s);
-            }
-            out.push(b']');
-        }
+        Value::Strs(list) => push_strs(out, list),
+        Value::Names(list) => push_strs(out, list),
         Value::Obj(fields) => push_obj(out, fields),
     }
+}
+
+/// A JSON array of strings.
+fn push_strs<S: AsRef<str>>(out: &mut Vec<u8>, list: &[S]) {
+    out.push(b'[');
+    for (i, s) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, s.as_ref());
+    }
+    out.push(b']');
 }
 
 pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
