@@ -197,22 +197,11 @@ pub fn rules(profile: Profile, read_only_opens: bool) -> Vec<(Sys, Rule)> {
     v
 }
 
-/// Does the event for this syscall need its result (a second, exit stop)?
-pub fn needs_result(sys: Sys) -> bool {
+/// Does this syscall, when it succeeds, change the caller's user or group ids?
+pub fn changes_ids(sys: Sys) -> bool {
     matches!(
         sys,
-        Sys::Execve
-            | Sys::Execveat
-            | Sys::Open
-            | Sys::Openat
-            | Sys::Openat2
-            | Sys::Creat
-            | Sys::Connect
-            | Sys::Bind
-            | Sys::Listen
-            | Sys::Accept
-            | Sys::Accept4
-            | Sys::Setuid
+        Sys::Setuid
             | Sys::Setgid
             | Sys::Setreuid
             | Sys::Setregid
@@ -220,11 +209,30 @@ pub fn needs_result(sys: Sys) -> bool {
             | Sys::Setresgid
             | Sys::Setfsuid
             | Sys::Setfsgid
-            | Sys::Capset
-            | Sys::Ptrace
-            | Sys::MemfdCreate
-            | Sys::InitModule
-            | Sys::FinitModule
-            | Sys::Socketcall
     )
+}
+
+/// Does the event for this syscall need its result (a second, exit stop)?
+pub fn needs_result(sys: Sys) -> bool {
+    changes_ids(sys)
+        || matches!(
+            sys,
+            Sys::Execve
+                | Sys::Execveat
+                | Sys::Open
+                | Sys::Openat
+                | Sys::Openat2
+                | Sys::Creat
+                | Sys::Connect
+                | Sys::Bind
+                | Sys::Listen
+                | Sys::Accept
+                | Sys::Accept4
+                | Sys::Capset
+                | Sys::Ptrace
+                | Sys::MemfdCreate
+                | Sys::InitModule
+                | Sys::FinitModule
+                | Sys::Socketcall
+        )
 }

@@ -7,7 +7,7 @@ use crate::event::{Event, Kind, Outcome, Value, Who};
 use crate::seccomp::Filter;
 use crate::sink::Sink;
 use crate::sys::{self, OP_EXIT};
-use crate::syscalls::Sys;
+use crate::syscalls::{self, Sys};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -442,18 +442,7 @@ impl<'a> Tracer<'a> {
         if let (Some((addr, lenp)), Outcome::Ok(_)) = (p.exit_ptrs, outcome) {
             args.push(("peer", decode::accept_peer(tid, addr, lenp)));
         }
-        let creds_changed = matches!(outcome, Outcome::Ok(_))
-            && matches!(
-                p.sys,
-                Sys::Setuid
-                    | Sys::Setgid
-                    | Sys::Setreuid
-                    | Sys::Setregid
-                    | Sys::Setresuid
-                    | Sys::Setresgid
-                    | Sys::Setfsuid
-                    | Sys::Setfsgid
-            );
+        let creds_changed = matches!(outcome, Outcome::Ok(_)) && syscalls::changes_ids(p.sys);
         let creds = if creds_changed { read_creds(tid) } else { None };
         let _ = sys::cont(tid, 0);
         // the event shows the ids the caller had when it made the call
