@@ -65,6 +65,19 @@ fn pump<R: Read>(r: R) {
     }
 }
 
+/// Pump every accepted connection in a thread of its own; a failed accept is
+/// retried after a short pause.
+fn serve<S: Read + Send + 'static>(incoming: impl Iterator<Item = std::io::Result<S>>) {
+    for s in incoming {
+        match s {
+            Ok(s) => {
+                let _ = std::thread::Builder::new().spawn(move || pump(s));
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+}
+
 pub fn run(listen: Listen) -> Result<(), Error> {
     // Block the termination signals in every thread; the main thread waits
     // for them with sigwait and exits between two lines.
@@ -80,16 +93,7 @@ pub fn run(listen: Listen) -> Result<(), Error> {
                 "kiltx-tracer collect: listening on tcp://{}",
                 l.local_addr().map(|a| a.to_string()).unwrap_or(a)
             );
-            std::thread::spawn(move || {
-                for s in l.incoming() {
-                    match s {
-                        Ok(s) => {
-                            let _ = std::thread::Builder::new().spawn(move || pump(s));
-                        }
-                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-                    }
-                }
-            });
+            std::thread::spawn(move || serve(l.incoming()));
         }
         Listen::Unix(p) => {
             use std::os::unix::fs::FileTypeExt;
@@ -102,16 +106,7 @@ pub fn run(listen: Listen) -> Result<(), Error> {
                 Error::Collect(format!("cannot listen on unix:{}: {e}", p.display()))
             })?;
             crate::warn!("kiltx-tracer collect: listening on unix:{}", p.display());
-            std::thread::spawn(move || {
-                for s in l.incoming() {
-                    match s {
-                        Ok(s) => {
-                            let _ = std::thread::Builder::new().spawn(move || pump(s));
-                        }
-                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-                    }
-                }
-            });
+            std::thread::spawn(move || serve(l.incoming()));
         }
     }
     signals::wait_for(&stop);
