@@ -22,14 +22,8 @@ fn main() {
         return;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let eh = Command::new(&cc)
-        .arg("-print-file-name=libgcc_eh.a")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| PathBuf::from(s.trim()));
-    match eh {
-        Some(p) if p.is_absolute() && p.exists() => {
+    match find_file(&cc, "libgcc_eh.a") {
+        Some(p) => {
             let dir = out.join("static-gcc");
             let _ = std::fs::create_dir_all(&dir);
             let mut ok = std::fs::copy(&p, dir.join("libgcc_s.a")).is_ok();
@@ -37,17 +31,9 @@ fn main() {
             // archives the first ones found.
             for lib in ["c", "m", "pthread", "dl", "rt", "util"] {
                 let name = format!("lib{lib}.a");
-                let found = Command::new(&cc)
-                    .arg(format!("-print-file-name={name}"))
-                    .output()
-                    .ok()
-                    .and_then(|o| String::from_utf8(o.stdout).ok())
-                    .map(|s| PathBuf::from(s.trim()));
-                match found {
-                    Some(f) if f.is_absolute() && f.exists() => {
-                        ok &= std::fs::copy(&f, dir.join(&name)).is_ok();
-                    }
-                    _ => ok = false,
+                match find_file(&cc, &name) {
+                    Some(f) => ok &= std::fs::copy(&f, dir.join(&name)).is_ok(),
+                    None => ok = false,
                 }
             }
             if ok {
@@ -59,6 +45,18 @@ fn main() {
                 println!("cargo:warning=could not copy libgcc_eh.a; kiltx-tracer will be dynamic");
             }
         }
-        _ => println!("cargo:warning=libgcc_eh.a not found; kiltx-tracer will be dynamic"),
+        None => println!("cargo:warning=libgcc_eh.a not found; kiltx-tracer will be dynamic"),
     }
+}
+
+/// The file the C compiler would link for `name` (`cc -print-file-name=NAME`),
+/// if it answers with an absolute path that exists.
+fn find_file(cc: &str, name: &str) -> Option<PathBuf> {
+    Command::new(cc)
+        .arg(format!("-print-file-name={name}"))
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()))
+        .filter(|p| p.is_absolute() && p.exists())
 }
