@@ -366,18 +366,7 @@ fn bind_listen_accept_are_decoded() {
 
 #[test]
 fn events_go_to_stderr_by_default() {
-    let out = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
-            "--",
-            "/bin/sh",
-            "-c",
-            "/bin/true; echo out",
-        ])
-        .output()
-        .unwrap();
+    let out = minimal_sh(&[], "/bin/true; echo out").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -472,12 +461,12 @@ fn collector_relays_whole_lines_and_survives_disconnects() {
     let mut runs = Vec::new();
     for k in 0..2 {
         runs.push(
-            Command::new(tracer())
-                .args(["run", "--profile", "minimal", "--output"])
-                .arg(format!("unix:{}", sock.display()))
-                .args(["--", "/bin/sh", "-c", &format!("exit {k}")])
-                .spawn()
-                .unwrap(),
+            minimal_sh(
+                &["--output", &format!("unix:{}", sock.display())],
+                &format!("exit {k}"),
+            )
+            .spawn()
+            .unwrap(),
         );
     }
     for (k, mut r) in runs.into_iter().enumerate() {
@@ -518,20 +507,18 @@ fn tcp_sink_reconnects() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut t = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
+    let mut t = minimal_sh(
+        &[
             "--stats-interval",
             "1",
             "--output",
-        ])
-        .arg(format!("tcp://127.0.0.1:{port}"))
-        .args(["--", "/bin/sh", "-c", "sleep 1.5; /bin/true; sleep 1.5"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+            &format!("tcp://127.0.0.1:{port}"),
+        ],
+        "sleep 1.5; /bin/true; sleep 1.5",
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let (c, _) = l.accept().unwrap();

@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -42,6 +42,18 @@ fn wait_line(r: &mut impl BufRead) -> String {
     l
 }
 
+/// Start `minimal_sh(&[], script)` (its events go to the discarded stderr) and
+/// read its stdout line by line.
+fn spawn_sh(script: &str) -> (Child, BufReader<ChildStdout>) {
+    let mut child = minimal_sh(&[], script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    (child, out)
+}
+
 #[test]
 fn signals_are_forwarded_to_the_application() {
     for (sig, name, code) in [
@@ -53,21 +65,7 @@ fn signals_are_forwarded_to_the_application() {
         (libc::SIGUSR2, "USR2", 76),
     ] {
         let script = format!("trap 'exit {code}' {name}; echo ready; while :; do sleep 0.05; done");
-        let mut child = Command::new(tracer())
-            .args([
-                "run",
-                "--profile",
-                "minimal",
-                "--",
-                "/bin/sh",
-                "-c",
-                &script,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let (mut child, mut out) = spawn_sh(&script);
         assert_eq!(wait_line(&mut out).trim(), "ready");
         signal(child.id() as i32, sig);
         let st = child.wait().unwrap();
@@ -98,21 +96,7 @@ fn state_of(pid: i32) -> Option<char> {
 
 #[test]
 fn sigstop_and_sigcont_from_outside() {
-    let mut child = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo $$; while :; do echo tick; sleep 0.02; done",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut out) = spawn_sh("echo $$; while :; do echo tick; sleep 0.02; done");
     let app: i32 = wait_line(&mut out).trim().parse().unwrap();
     assert_eq!(wait_line(&mut out).trim(), "tick");
     signal(app, libc::SIGSTOP);
@@ -168,21 +152,9 @@ fn sigstop_and_sigcont_from_outside() {
 
 #[test]
 fn tracer_killed_takes_the_tree_with_it() {
-    let mut child = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
-            "--",
-            "/bin/sh",
-            "-c",
-            "sleep 300 & echo $!; sh -c 'echo $$; exec sleep 300' & sleep 300 & echo $$; wait",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut out) = spawn_sh(
+        "sleep 300 & echo $!; sh -c 'echo $$; exec sleep 300' & sleep 300 & echo $$; wait",
+    );
     let mut pids = Vec::new();
     for _ in 0..3 {
         pids.push(wait_line(&mut out).trim().parse::<i32>().unwrap());
@@ -338,16 +310,7 @@ echo "reaped $pid; parent $PPID"
 #[test]
 fn orphans_are_reaped_as_subreaper() {
     let d = tempdir("orphans");
-    let out = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
-            "--output",
-            "file:/dev/null",
-            "--",
-        ])
-        .args(["/bin/sh", "-c", ORPHAN_SCRIPT])
+    let out = minimal_sh(&["--output", "file:/dev/null"], ORPHAN_SCRIPT)
         .env("D", &d)
         .output()
         .unwrap();
@@ -388,22 +351,12 @@ fn orphans_are_reaped_and_status_kept_as_pid_1() {
 fn the_application_gets_default_signal_dispositions() {
     // Rust ignores SIGPIPE in the tracer; the application must not inherit
     // that: `yes` has to die of SIGPIPE, not report EPIPE.
-    let out = Command::new(tracer())
-        .args([
-            "run",
-            "--profile",
-            "minimal",
-            "--output",
-            "file:/dev/null",
-            "--",
-        ])
-        .args([
-            "/bin/sh",
-            "-c",
-            "yes | head -n 1 > /dev/null; grep SigIgn /proc/self/status",
-        ])
-        .output()
-        .unwrap();
+    let out = minimal_sh(
+        &["--output", "file:/dev/null"],
+        "yes | head -n 1 > /dev/null; grep SigIgn /proc/self/status",
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("Broken pipe"), "{err}");

@@ -81,6 +81,15 @@ pub fn run(dir: &Path, opts: &[&str], cmd: &[&str]) -> Run {
     }
 }
 
+/// `kiltx-tracer run --profile minimal OPTS -- /bin/sh -c SCRIPT`, not yet started.
+pub fn minimal_sh(opts: &[&str], script: &str) -> Command {
+    let mut c = Command::new(tracer());
+    c.args(["run", "--profile", "minimal"])
+        .args(opts)
+        .args(["--", "/bin/sh", "-c", script]);
+    c
+}
+
 pub fn read_events(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
