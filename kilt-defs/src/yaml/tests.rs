@@ -161,42 +161,19 @@ fn unchanged_template_is_byte_identical() {
 fn positions_are_right() {
     use crate::source::PathStep::{Index, Key};
     let doc = parse(TEMPLATE).unwrap();
-    let path = |s: &[&str]| {
-        s.iter()
+    // A dotted path; numeric steps are indexes.
+    let path = |s: &str| {
+        s.split('.')
             .map(|p| match p.parse::<usize>() {
                 Ok(i) => Index(i),
-                Err(_) => Key((*p).to_string()),
+                Err(_) => Key(p.to_string()),
             })
             .collect::<Vec<_>>()
     };
-    let p = path(&[
-        "Resources",
-        "App",
-        "Properties",
-        "ContainerDefinitions",
-        "1",
-        "Name",
-    ]);
-    assert_eq!(doc.position(&p), (32, 17));
-    let p = path(&[
-        "Resources",
-        "App",
-        "Properties",
-        "ContainerDefinitions",
-        "0",
-        "Image",
-    ]);
-    assert_eq!(doc.position(&p), (22, 18));
-    let p = path(&[
-        "Resources",
-        "App",
-        "Properties",
-        "ContainerDefinitions",
-        "0",
-        "Image",
-        "!Ref",
-    ]);
-    assert_eq!(doc.position(&p), (22, 23));
+    let c = "Resources.App.Properties.ContainerDefinitions";
+    assert_eq!(doc.position(&path(&format!("{c}.1.Name"))), (32, 17));
+    assert_eq!(doc.position(&path(&format!("{c}.0.Image"))), (22, 18));
+    assert_eq!(doc.position(&path(&format!("{c}.0.Image.!Ref"))), (22, 23));
 }
 
 #[test]
