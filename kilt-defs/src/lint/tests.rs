@@ -1,9 +1,10 @@
 use super::*;
 use serde_json::json;
 
-fn run(v: Value) -> Vec<(&'static str, String)> {
-    let doc = crate::parse_document(&serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    lint(
+/// Lint `text` with the built-in definition, no image configurations and no suppressions.
+fn lint_text(text: &str) -> (Document, Vec<Finding>) {
+    let doc = crate::parse_document(text).unwrap();
+    let findings = lint(
         &doc,
         None,
         &Definition::builtin(),
@@ -11,10 +12,16 @@ fn run(v: Value) -> Vec<(&'static str, String)> {
         &ImageConfigs::new(),
         &BTreeSet::new(),
     )
-    .unwrap()
-    .into_iter()
-    .map(|f| (f.rule.id, f.message))
-    .collect()
+    .unwrap();
+    (doc, findings)
+}
+
+fn run(v: Value) -> Vec<(&'static str, String)> {
+    let (_, findings) = lint_text(&serde_json::to_string_pretty(&v).unwrap());
+    findings
+        .into_iter()
+        .map(|f| (f.rule.id, f.message))
+        .collect()
 }
 
 fn ids(v: Value) -> Vec<&'static str> {
@@ -80,35 +87,14 @@ fn suppressions_parse_ids_and_names() {
 #[test]
 fn positions_are_the_documents() {
     let text = "{\n  \"family\": \"f\",\n  \"containerDefinitions\": [\n    {\"name\": \"é\", \"image\": \"x\", \"entryPoint\": [\"/a\"],\n     \"environment\": [{\"name\": \"DB_PASSWORD\", \"value\": \"hunter22\"}]}\n  ]\n}\n";
-    let doc = crate::parse_document(text).unwrap();
-    let findings = lint(
-        &doc,
-        None,
-        &Definition::builtin(),
-        &Options::default(),
-        &ImageConfigs::new(),
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    assert_eq!(findings.len(), 2);
-    for f in findings {
-        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
-    }
     // YAML alike (whatever spans the YAML parser gives, lint agrees with the document).
     let yaml = "family: f\ncontainerDefinitions:\n  - name: app\n    image: x\n    entryPoint: [/a]\n    environment:\n      - {name: DB_PASSWORD, value: hunter22}\n";
-    let doc = crate::parse_document(yaml).unwrap();
-    let findings = lint(
-        &doc,
-        None,
-        &Definition::builtin(),
-        &Options::default(),
-        &ImageConfigs::new(),
-        &BTreeSet::new(),
-    )
-    .unwrap();
-    assert_eq!(findings.len(), 2);
-    for f in findings {
-        assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+    for text in [text, yaml] {
+        let (doc, findings) = lint_text(text);
+        assert_eq!(findings.len(), 2, "{text}");
+        for f in findings {
+            assert_eq!((f.line, f.column), doc.position(&f.path), "{f:?}");
+        }
     }
 }
 
