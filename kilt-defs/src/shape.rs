@@ -66,6 +66,17 @@ fn unknown_shape() -> Error {
     )
 }
 
+/// `path` holds `found` where `what` belongs.
+fn expected(path: Path, what: &str, found: &Value) -> Error {
+    Error::invalid(
+        path,
+        format!(
+            "expected {what}, found {}",
+            crate::intrinsic::describe(found)
+        ),
+    )
+}
+
 /// How keys are spelled in this part of the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -118,26 +129,14 @@ pub fn sites(v: &Value, shape: Shape) -> Result<Vec<Site>, Error> {
             };
             let res_path = vec![PathStep::Key("Resources".into())];
             let Value::Object(resources) = resources else {
-                return Err(Error::invalid(
-                    res_path,
-                    format!(
-                        "expected an object, found {}",
-                        crate::intrinsic::describe(resources)
-                    ),
-                ));
+                return Err(expected(res_path, "an object", resources));
             };
             let mut out = Vec::new();
             for (id, r) in resources {
                 let mut path = res_path.clone();
                 path.push(PathStep::Key(id.clone()));
                 let Value::Object(r) = r else {
-                    return Err(Error::invalid(
-                        path,
-                        format!(
-                            "expected a resource (an object), found {}",
-                            crate::intrinsic::describe(r)
-                        ),
-                    ));
+                    return Err(expected(path, "a resource (an object)", r));
                 };
                 if r.get("Type").and_then(Value::as_str) != Some("AWS::ECS::TaskDefinition") {
                     continue;
@@ -145,15 +144,7 @@ pub fn sites(v: &Value, shape: Shape) -> Result<Vec<Site>, Error> {
                 path.push(PathStep::Key("Properties".into()));
                 match r.get("Properties") {
                     Some(Value::Object(_)) => {}
-                    Some(other) => {
-                        return Err(Error::invalid(
-                            path,
-                            format!(
-                                "expected an object, found {}",
-                                crate::intrinsic::describe(other)
-                            ),
-                        ));
-                    }
+                    Some(other) => return Err(expected(path, "an object", other)),
                     None => {
                         return Err(Error::invalid_hint(
                             path,
@@ -220,15 +211,7 @@ pub fn describe_to_register(v: &Value) -> Result<Value, Error> {
     let path = vec![PathStep::Key("taskDefinition".into())];
     let td = match v.get("taskDefinition") {
         Some(Value::Object(m)) => m,
-        Some(other) => {
-            return Err(Error::invalid(
-                path,
-                format!(
-                    "expected an object, found {}",
-                    crate::intrinsic::describe(other)
-                ),
-            ))
-        }
+        Some(other) => return Err(expected(path, "an object", other)),
         None => {
             return Err(Error::invalid(
                 vec![],
