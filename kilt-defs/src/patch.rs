@@ -952,17 +952,8 @@ impl Cx<'_> {
             let r = merge_entry(
                 m,
                 "volumesFrom",
-                "sourceContainer",
-                &vf.source_container,
-                || {
-                    let mut e = Map::new();
-                    e.insert(
-                        d.key("sourceContainer"),
-                        Value::String(vf.source_container.clone()),
-                    );
-                    e.insert(d.key("readOnly"), Value::Bool(vf.read_only));
-                    e
-                },
+                ("sourceContainer", &vf.source_container),
+                ("readOnly", || Value::Bool(vf.read_only)),
                 d,
                 path,
             );
@@ -974,17 +965,8 @@ impl Cx<'_> {
             let r = merge_entry(
                 m,
                 "dependsOn",
-                "containerName",
-                &dep.container_name,
-                || {
-                    let mut e = Map::new();
-                    e.insert(
-                        d.key("containerName"),
-                        Value::String(dep.container_name.clone()),
-                    );
-                    e.insert(d.key("condition"), Value::String(dep.condition.clone()));
-                    e
-                },
+                ("containerName", &dep.container_name),
+                ("condition", || Value::String(dep.condition.clone())),
                 d,
                 path,
             );
@@ -1209,14 +1191,8 @@ impl Cx<'_> {
             merge_entry(
                 m,
                 "secrets",
-                "name",
-                name,
-                || {
-                    let mut e = Map::new();
-                    e.insert(d.key("name"), Value::String(name.clone()));
-                    e.insert(d.key("valueFrom"), value_from.clone());
-                    e
-                },
+                ("name", name),
+                ("valueFrom", || value_from.clone()),
                 d,
                 path,
             )?;
@@ -1295,13 +1271,13 @@ fn object_entry<'m>(
     }
 }
 
-/// Append `make()` to list `camel` unless an entry's `field` already equals `wanted`.
+/// Append `{field: wanted, other: make()}` (keys spelled in `d`) to list `camel` unless an
+/// entry's `field` already equals `wanted`.
 fn merge_entry(
     m: &mut Map<String, Value>,
     camel: &str,
-    field: &str,
-    wanted: &str,
-    make: impl FnOnce() -> Map<String, Value>,
+    (field, wanted): (&str, &str),
+    (other, make): (&str, impl FnOnce() -> Value),
     d: Dialect,
     path: &Path,
 ) -> Result<(), Error> {
@@ -1315,7 +1291,10 @@ fn merge_entry(
         .iter()
         .any(|e| entry_name(e, field).as_deref() == Some(wanted))
     {
-        list.push(Value::Object(make()));
+        let mut e = Map::new();
+        e.insert(d.key(field), Value::String(wanted.to_string()));
+        e.insert(d.key(other), make());
+        list.push(Value::Object(e));
     }
     Ok(())
 }
