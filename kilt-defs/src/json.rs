@@ -110,14 +110,7 @@ impl<'a> Scanner<'a> {
                 b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' if depth > 0 => self.pos += 1,
                 _ if depth == 0 => {
                     // A scalar at the top of the skipped value.
-                    while self.pos < self.text.len()
-                        && !matches!(
-                            self.text[self.pos],
-                            b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
-                        )
-                    {
-                        self.pos += 1;
-                    }
+                    self.scalar();
                     return;
                 }
                 _ => self.pos += 1,
@@ -226,19 +219,24 @@ impl<'a> Scanner<'a> {
                 })
             }
             _ => {
-                while self.pos < self.text.len()
-                    && !matches!(
-                        self.text[self.pos],
-                        b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
-                    )
-                {
-                    self.pos += 1;
-                }
+                self.scalar();
                 Ok(Node {
                     span: start..self.pos,
                     kind: NodeKind::Scalar,
                 })
             }
+        }
+    }
+
+    /// Step over a number, `true`, `false` or `null`.
+    fn scalar(&mut self) {
+        while self.pos < self.text.len()
+            && !matches!(
+                self.text[self.pos],
+                b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
+            )
+        {
+            self.pos += 1;
         }
     }
 
