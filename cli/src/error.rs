@@ -31,6 +31,15 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Wraps an engine error about the input named `origin` (for `map_err`).
+    pub fn engine(origin: impl Into<String>) -> impl FnOnce(kilt_defs::Error) -> CliError {
+        let origin = origin.into();
+        move |source| CliError::Engine {
+            origin,
+            source: Box::new(source),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         2
     }

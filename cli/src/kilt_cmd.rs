@@ -14,13 +14,6 @@ use serde_json::Value;
 use crate::error::CliError;
 use crate::PatchArgs;
 
-fn engine(origin: &str) -> impl FnOnce(kilt_defs::Error) -> CliError + '_ {
-    move |source| CliError::Engine {
-        origin: origin.to_string(),
-        source: Box::new(source),
-    }
-}
-
 /// `--recipe-config`: inline JSON, or `@FILE`.
 pub fn recipe_config(arg: Option<&str>) -> Result<Option<Value>, CliError> {
     let Some(arg) = arg else { return Ok(None) };
@@ -63,7 +56,7 @@ pub fn read_recipe(path: &Path, config: Option<&Value>) -> Result<KiltRecipe, Cl
         path: path.to_path_buf(),
         source,
     })?;
-    KiltRecipe::parse(&text, &path.display().to_string(), config).map_err(engine("kiltx"))
+    KiltRecipe::parse(&text, &path.display().to_string(), config).map_err(CliError::engine("kiltx"))
 }
 
 /// What `kiltx patch` works with: the definition, the per-task tailor (if any) and the recipe
@@ -91,7 +84,10 @@ pub fn for_patch(args: &PatchArgs) -> Result<ForPatch, CliError> {
     match &args.definition {
         Some(p) if is_recipe(p, &args.definition_format) => {
             let recipe = read_recipe(p, config.as_ref())?;
-            let (definition, tailor) = recipe.clone().tailor(knobs).map_err(engine("kiltx"))?;
+            let (definition, tailor) = recipe
+                .clone()
+                .tailor(knobs)
+                .map_err(CliError::engine("kiltx"))?;
             Ok(ForPatch {
                 definition,
                 tailor: Some(tailor),
@@ -146,14 +142,14 @@ pub fn add_parameters(
     }
     recipe
         .add_template_parameters(value)
-        .map_err(engine("kiltx"))
+        .map_err(CliError::engine("kiltx"))
 }
 
 /// `kiltx definition convert`.
 pub fn convert(file: &Path, config: Option<&str>) -> Result<u8, CliError> {
     let config = recipe_config(config)?;
     let recipe = read_recipe(file, config.as_ref())?;
-    let def = recipe.convert().map_err(engine("kiltx"))?;
+    let def = recipe.convert().map_err(CliError::engine("kiltx"))?;
     print!(
         "# Converted from the Kilt recipe {} by kiltx definition convert.\n# Kilt also gives each sidecar the environment variables of the containers it serves;\n# kiltx definitions do not (patch with --definition {} to keep that).\n{}",
         file.display(),

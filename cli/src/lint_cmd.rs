@@ -268,18 +268,11 @@ fn lint_one(
     images: &kilt_defs::image::ImageConfigs,
     ignore: &BTreeSet<&'static str>,
 ) -> Result<Option<Vec<Finding>>, CliError> {
-    let engine = |source: kilt_defs::Error| CliError::Engine {
-        origin: input.name.clone(),
-        source: Box::new(source),
-    };
     let text = read_input(&input.source, args.max_input_size)?;
     if input.discovered && !looks_like_task_definitions(&text) {
         return Ok(None);
     }
-    let doc = match kilt_defs::parse_document(&text) {
-        Ok(d) => d,
-        Err(e) => return Err(engine(e)),
-    };
+    let doc = kilt_defs::parse_document(&text).map_err(CliError::engine(input.name.clone()))?;
     if input.discovered && shape.is_none() && Shape::detect(&doc.value).is_err() {
         return Ok(None);
     }
@@ -309,7 +302,7 @@ fn lint_one(
     };
     lint::lint(&doc, shape, def, opts, images, ignore)
         .map(Some)
-        .map_err(engine)
+        .map_err(CliError::engine(input.name.clone()))
 }
 
 /// A cheap test for files found in directories: could this hold task definitions?

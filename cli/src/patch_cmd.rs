@@ -13,14 +13,6 @@ use crate::error::CliError;
 use crate::io::{read_input, write_atomic};
 use crate::PatchArgs;
 
-fn engine(origin: impl Into<String>) -> impl FnOnce(kilt_defs::Error) -> CliError {
-    let origin = origin.into();
-    move |source| CliError::Engine {
-        origin,
-        source: Box::new(source),
-    }
-}
-
 /// The definition to use: a file, or the built-in one; then the tracer image override.
 pub fn load_definition(
     path: Option<&Path>,
@@ -32,12 +24,13 @@ pub fn load_definition(
                 path: p.to_path_buf(),
                 source,
             })?;
-            Definition::parse(&text, &p.display().to_string()).map_err(engine("kiltx"))?
+            Definition::parse(&text, &p.display().to_string()).map_err(CliError::engine("kiltx"))?
         }
         None => Definition::builtin(),
     };
     if let Some(image) = tracer_image {
-        def.set_tracer_image(image).map_err(engine("kiltx"))?;
+        def.set_tracer_image(image)
+            .map_err(CliError::engine("kiltx"))?;
     }
     Ok(def)
 }
@@ -50,7 +43,7 @@ pub fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
             source,
         })?;
         let configs = ImageConfigs::from_json(&text, &f.display().to_string())
-            .map_err(engine("--image-config"))?;
+            .map_err(CliError::engine("--image-config"))?;
         all.extend(configs);
     }
     Ok(all)
@@ -123,15 +116,15 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     let (output, report) = if args.parameterize_env {
         // Recipe variables become template Parameters: a change at the template's top level,
         // made through the value model.
-        let doc = kilt_defs::parse_document(&text).map_err(engine(origin.clone()))?;
+        let doc = kilt_defs::parse_document(&text).map_err(CliError::engine(origin.clone()))?;
         let shape = match forced {
             Some(s) => s,
-            None => Shape::detect(&doc.value).map_err(engine(origin.clone()))?,
+            None => Shape::detect(&doc.value).map_err(CliError::engine(origin.clone()))?,
         };
         let mut value = doc.value.clone();
         let report = patch::patch(&mut value, shape, &def, &opts, &images)
             .map_err(|e| e.locate(&doc))
-            .map_err(engine(origin.clone()))?;
+            .map_err(CliError::engine(origin.clone()))?;
         crate::kilt_cmd::add_parameters(
             &mut value,
             shape,
@@ -151,7 +144,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     } else {
         // JSON is patched one task definition at a time, spliced into the original text.
         let patched = kilt_defs::document::patch_document(&text, forced, &def, &opts, &images)
-            .map_err(engine(origin.clone()))?;
+            .map_err(CliError::engine(origin.clone()))?;
         (patched.text, patched.report)
     };
     let changed = output != text;
