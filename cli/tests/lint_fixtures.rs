@@ -9,11 +9,10 @@
 
 mod common;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{case_args, case_dirs, diff, input_name};
+use common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -43,12 +42,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let actual = format!("{stdout}exit: {}\n", out.status.code().unwrap_or(-1));
-    let expected_path = dir.join("expected.txt");
-    if bless {
-        fs::write(&expected_path, &actual).unwrap();
-    }
-    let expected =
-        fs::read_to_string(&expected_path).map_err(|_| format!("{name}: no expected.txt"))?;
+    let expected = read_expected(dir, "expected.txt", &actual, bless)?;
     if actual != expected {
         return Err(format!(
             "{name}: output differs\n{}\nstderr:\n{stderr}",
@@ -77,17 +71,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
 
 #[test]
 fn lint_fixtures() {
-    let bless = std::env::var_os("KILTX_BLESS").is_some();
-    let failures: Vec<String> = cases()
-        .iter()
-        .filter_map(|d| check_case(d, bless).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} lint fixture case(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    check_cases(&cases(), "lint fixture", check_case);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{case_args, case_dirs, diff, input_name};
+use common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -51,12 +51,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if name.starts_with("err-") {
-        let expected_path = dir.join("expected.stderr");
-        if bless {
-            fs::write(&expected_path, &stderr).unwrap();
-        }
-        let expected = fs::read_to_string(&expected_path)
-            .map_err(|_| format!("{name}: no expected.stderr"))?;
+        let expected = read_expected(dir, "expected.stderr", &stderr, bless)?;
         if out.status.code() != Some(2) {
             return Err(format!(
                 "{name}: exit status {:?}, expected 2\n{stderr}",
@@ -88,12 +83,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     } else {
         "json"
     };
-    let expected_path = dir.join(format!("expected.{ext}"));
-    if bless {
-        fs::write(&expected_path, &stdout).unwrap();
-    }
-    let expected =
-        fs::read_to_string(&expected_path).map_err(|_| format!("{name}: no expected.{ext}"))?;
+    let expected = read_expected(dir, &format!("expected.{ext}"), &stdout, bless)?;
     if stdout != expected {
         return Err(format!(
             "{name}: output differs\n{}",
@@ -133,15 +123,5 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
 
 #[test]
 fn patch_fixtures() {
-    let bless = std::env::var_os("KILTX_BLESS").is_some();
-    let failures: Vec<String> = cases()
-        .iter()
-        .filter_map(|d| check_case(d, bless).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} fixture case(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    check_cases(&cases(), "fixture", check_case);
 }

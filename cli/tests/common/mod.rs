@@ -37,6 +37,36 @@ pub fn case_args(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The expected contents of `file` in the case directory `dir`; with `bless`, `actual` is
+/// written there first.
+pub fn read_expected(dir: &Path, file: &str, actual: &str, bless: bool) -> Result<String, String> {
+    let path = dir.join(file);
+    if bless {
+        fs::write(&path, actual).unwrap();
+    }
+    fs::read_to_string(&path).map_err(|_| {
+        let name = dir.file_name().unwrap().to_string_lossy();
+        format!("{name}: no {file}")
+    })
+}
+
+/// Check every case (`KILTX_BLESS` set: rewriting the expected files) and fail with all the
+/// failures at once, as "N {what} case(s) failed".
+pub fn check_cases(
+    cases: &[PathBuf],
+    what: &str,
+    check: impl Fn(&Path, bool) -> Result<(), String>,
+) {
+    let bless = std::env::var_os("KILTX_BLESS").is_some();
+    let failures: Vec<String> = cases.iter().filter_map(|d| check(d, bless).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} {what} case(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
 /// A readable unified diff, for failure messages.
 pub fn diff(expected: &str, actual: &str) -> String {
     similar::TextDiff::from_lines(expected, actual)
