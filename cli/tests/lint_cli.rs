@@ -8,18 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use common::kiltx_in;
 use serde_json::Value;
-
-fn kiltx_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        // These tests use --image-config and no registry.
-        .env("KILTX_OFFLINE", "1")
-        .current_dir(dir)
-        .env_remove("KILTX_TRACER_IMAGE")
-        .args(args)
-        .output()
-        .expect("run kiltx")
-}
 
 fn kiltx(args: &[&str]) -> Output {
     kiltx_in(&fixtures(), args)

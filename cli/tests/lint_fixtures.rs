@@ -10,20 +10,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
-
-fn kiltx(dir: &Path, args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        // These tests use --image-config and no registry.
-        .env("KILTX_OFFLINE", "1")
-        .current_dir(dir)
-        .env_remove("KILTX_TRACER_IMAGE")
-        .args(args)
-        .output()
-        .expect("run kiltx")
-}
+use common::{case_args, case_dirs, check_cases, diff, input_name, kiltx_in, read_expected};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")
@@ -38,7 +26,7 @@ fn check_case(dir: &Path, bless: bool) -> Result<(), String> {
     let mut args = vec!["lint".to_string()];
     args.extend(case_args(dir));
     args.push(input_name(dir).to_string());
-    let out = kiltx(dir, &args);
+    let out = kiltx_in(dir, &args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let actual = format!("{stdout}exit: {}\n", out.status.code().unwrap_or(-1));
@@ -76,7 +64,7 @@ fn lint_fixtures() {
 
 #[test]
 fn every_rule_has_a_failing_and_a_passing_fixture() {
-    let out = kiltx(&root(), &["lint".into(), "--list-rules".into()]);
+    let out = kiltx_in(&root(), &["lint", "--list-rules"]);
     assert!(out.status.success());
     let list = String::from_utf8_lossy(&out.stdout).into_owned();
     let ids: Vec<&str> = list

@@ -2,8 +2,21 @@
 //! `input.json` or `input.yaml` and an optional `args` file (one argument a line).
 #![allow(dead_code)] // each test crate uses its own subset
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Run `kiltx ARGS` in `dir`, offline: these tests use --image-config and no registry.
+pub fn kiltx_in(dir: &Path, args: &[impl AsRef<OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        .env("KILTX_OFFLINE", "1")
+        .current_dir(dir)
+        .env_remove("KILTX_TRACER_IMAGE")
+        .args(args)
+        .output()
+        .expect("run kiltx")
+}
 
 /// The case directories under `root`, sorted.
 pub fn case_dirs(root: &Path) -> Vec<PathBuf> {
