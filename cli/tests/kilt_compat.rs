@@ -4,10 +4,13 @@
 //! table); the output must equal Kilt's once exactly those are normalised away, and must not
 //! equal it with any one of them left out (so every declared difference is real).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{agent_kilt_inputs, peer};
 use serde_json::{json, Value};
 
 /// A deliberate difference from Kilt's output (see README, "Kilt compatibility").
@@ -24,12 +27,6 @@ enum Diff {
     /// The Terraform provider's own post-processing (`bare_pdig_on_containers` adds
     /// `__INSTRUMENTATION_WRAPPER`), not part of Kilt's recipe semantics.
     ProviderPostProcessing,
-}
-
-fn peer() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer");
-    assert!(p.is_dir(), "the peer corpus is missing at {}", p.display());
-    p
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -132,19 +129,7 @@ struct Case {
 fn agent_kilt_cases(images: &Path) -> Vec<Case> {
     let root = peer().join("agent-kilt");
     let mut out = Vec::new();
-    let mut inputs: Vec<PathBuf> = Vec::new();
-    for g in fs::read_dir(root.join("fixtures")).unwrap() {
-        for f in fs::read_dir(g.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            if n.ends_with(".json") && !n.ends_with(".patched.json") {
-                inputs.push(p);
-            }
-        }
-    }
-    inputs.sort();
-    assert_eq!(inputs.len(), 32, "the peer README promises 32 inputs");
-    for input in inputs {
+    for input in agent_kilt_inputs() {
         let name = input.file_stem().unwrap().to_string_lossy().into_owned();
         let group = input
             .parent()

@@ -2,17 +2,14 @@
 //! have "not instrumented" findings; their patched outputs must not — a container another tool
 //! instrumented is reported as such (KX002), never as not instrumented (KX001).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::peer;
 use serde_json::{json, Value};
-
-fn peer() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer");
-    assert!(p.is_dir(), "the peer corpus is missing at {}", p.display());
-    p
-}
 
 /// Written once per test process (the tests run in parallel).
 fn image_config_file() -> PathBuf {

@@ -2,10 +2,13 @@
 //! the built-in definition, and the result checked against invariants computed here,
 //! independently of the engine.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{agent_kilt_inputs, peer};
 use serde_json::{json, Value};
 
 const LAUNCHER: [&str; 5] = [
@@ -16,12 +19,6 @@ const LAUNCHER: [&str; 5] = [
     "--",
 ];
 const SIDECAR: &str = "kiltx-tracer";
-
-fn peer() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer");
-    assert!(p.is_dir(), "the peer corpus is missing at {}", p.display());
-    p
-}
 
 fn kiltx(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -249,21 +246,9 @@ fn idempotent(path: &Path, out: &[u8], args: &[&str]) -> Option<String> {
 
 #[test]
 fn agent_kilt_fixtures() {
-    let root = peer().join("agent-kilt/fixtures");
     let images = image_config_file();
     let images_arg = images.to_string_lossy().into_owned();
-    let mut inputs: Vec<PathBuf> = Vec::new();
-    for group in fs::read_dir(&root).unwrap() {
-        for f in fs::read_dir(group.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            if n.ends_with(".json") && !n.ends_with(".patched.json") {
-                inputs.push(p);
-            }
-        }
-    }
-    inputs.sort();
-    assert_eq!(inputs.len(), 32, "the peer README promises 32 inputs");
+    let inputs = agent_kilt_inputs();
     let mut errs = Vec::new();
     let mut patched = 0;
     for input in &inputs {

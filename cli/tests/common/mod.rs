@@ -1,5 +1,6 @@
-//! Helpers shared by the fixture-driven tests: a fixture case is a directory holding
-//! `input.json` or `input.yaml` and an optional `args` file (one argument a line).
+//! Helpers shared by the tests. The fixture-driven ones: a fixture case is a directory holding
+//! `input.json` or `input.yaml` and an optional `args` file (one argument a line). The peer
+//! corpora (../shared/peer): other projects' fixtures.
 #![allow(dead_code)] // each test crate uses its own subset
 
 use std::ffi::OsStr;
@@ -86,4 +87,28 @@ pub fn diff(expected: &str, actual: &str) -> String {
         .unified_diff()
         .header("expected", "actual")
         .to_string()
+}
+
+/// The peer corpora (../shared/peer; see its README).
+pub fn peer() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer");
+    assert!(p.is_dir(), "the peer corpus is missing at {}", p.display());
+    p
+}
+
+/// agent-kilt's fixture inputs (its `*.patched.json` outputs left out), sorted.
+pub fn agent_kilt_inputs() -> Vec<PathBuf> {
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    for group in fs::read_dir(peer().join("agent-kilt/fixtures")).unwrap() {
+        for f in fs::read_dir(group.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            if n.ends_with(".json") && !n.ends_with(".patched.json") {
+                inputs.push(p);
+            }
+        }
+    }
+    inputs.sort();
+    assert_eq!(inputs.len(), 32, "the peer README promises 32 inputs");
+    inputs
 }
