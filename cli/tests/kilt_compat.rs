@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{agent_kilt_inputs, peer};
+use common::{agent_kilt_inputs, peer, write_peer_images};
 use serde_json::{json, Value};
 
 /// A deliberate difference from Kilt's output (see README, "Kilt compatibility").
@@ -45,19 +45,9 @@ fn s(v: &str) -> String {
     v.to_string()
 }
 
-/// The image configurations the peer README gives (nginx), and busybox's real one.
+/// The peer image configurations, in a file of their own.
 fn image_config(tag: &str) -> PathBuf {
-    let p = tmp(&format!("images-{tag}.json"));
-    fs::write(
-        &p,
-        json!({
-            "nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
-            "busybox": {"entrypoint": null, "cmd": ["sh"]}
-        })
-        .to_string(),
-    )
-    .unwrap();
-    p
+    write_peer_images(tmp(&format!("images-{tag}.json")))
 }
 
 /// The Sysdig recipe's configuration as the Terraform provider's tests set it.

@@ -8,8 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::peer;
-use serde_json::{json, Value};
+use common::{peer, write_peer_images};
+use serde_json::Value;
 
 /// Written once per test process (the tests run in parallel).
 fn image_config_file() -> PathBuf {
@@ -18,20 +18,10 @@ fn image_config_file() -> PathBuf {
 }
 
 fn write_image_config() -> PathBuf {
-    let p = std::env::temp_dir().join(format!(
+    write_peer_images(std::env::temp_dir().join(format!(
         "kiltx-lint-peer-images-{}.json",
         std::process::id()
-    ));
-    fs::write(
-        &p,
-        json!({
-            "nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
-            "busybox": {"entrypoint": null, "cmd": ["sh"]}
-        })
-        .to_string(),
-    )
-    .unwrap();
-    p
+    )))
 }
 
 /// Lint `file` and return the findings (the JSON format) and the exit status.

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{agent_kilt_inputs, peer};
+use common::{agent_kilt_inputs, peer, peer_images, write_peer_images};
 use serde_json::{json, Value};
 
 const LAUNCHER: [&str; 5] = [
@@ -29,19 +29,10 @@ fn kiltx(args: &[&str]) -> Output {
         .expect("run kiltx")
 }
 
-/// The image configurations the peer README gives (nginx), and busybox's real ones.
 fn image_config_file() -> PathBuf {
-    let p = std::env::temp_dir().join(format!("kiltx-peer-images-{}.json", std::process::id()));
-    fs::write(
-        &p,
-        json!({
-            "nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
-            "busybox": {"entrypoint": null, "cmd": ["sh"]}
-        })
-        .to_string(),
+    write_peer_images(
+        std::env::temp_dir().join(format!("kiltx-peer-images-{}.json", std::process::id())),
     )
-    .unwrap();
-    p
 }
 
 /// Case-insensitive field access (the corpora mix `Name` and `name`).
@@ -66,13 +57,6 @@ fn list(c: &Value, name: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn images() -> Value {
-    json!({
-        "nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
-        "busybox": {"entrypoint": null, "cmd": ["sh"]}
-    })
-}
-
 /// The original argv by Docker's rules, computed here independently of the engine.
 fn original_argv(c: &Value) -> Vec<Value> {
     let ep = list(c, "entryPoint");
@@ -89,7 +73,7 @@ fn original_argv(c: &Value) -> Vec<Value> {
     let short = image
         .trim_start_matches("docker.io/library/")
         .trim_end_matches(":latest");
-    let cfg = images()[short].clone();
+    let cfg = peer_images()[short].clone();
     let img_ep: Vec<Value> = cfg["entrypoint"].as_array().cloned().unwrap_or_default();
     let img_cmd: Vec<Value> = cfg["cmd"].as_array().cloned().unwrap_or_default();
     [img_ep, if cmd.is_empty() { img_cmd } else { cmd }].concat()

@@ -51,15 +51,9 @@ fn cases() -> Vec<Case> {
         });
     }
     let peer = repo().join("../shared/peer");
-    let images =
-        std::env::temp_dir().join(format!("kiltx-validate-images-{}.json", std::process::id()));
-    fs::write(
-        &images,
-        json!({"nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
-               "busybox": {"entrypoint": null, "cmd": ["sh"]}})
-        .to_string(),
-    )
-    .unwrap();
+    let images = common::write_peer_images(
+        std::env::temp_dir().join(format!("kiltx-validate-images-{}.json", std::process::id())),
+    );
     for group in [
         "patching",
         "respect_ignores",

@@ -8,6 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use serde_json::{json, Value};
+
 /// Run `kiltx ARGS` in `dir`, offline: these tests use --image-config and no registry.
 pub fn kiltx_in(dir: &Path, args: &[impl AsRef<OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
@@ -111,4 +113,18 @@ pub fn agent_kilt_inputs() -> Vec<PathBuf> {
     inputs.sort();
     assert_eq!(inputs.len(), 32, "the peer README promises 32 inputs");
     inputs
+}
+
+/// The image configurations the peer README gives (nginx), and busybox's real one.
+pub fn peer_images() -> Value {
+    json!({
+        "nginx": {"entrypoint": ["/docker-entrypoint.sh"], "cmd": ["nginx", "-g", "daemon off;"]},
+        "busybox": {"entrypoint": null, "cmd": ["sh"]}
+    })
+}
+
+/// Write `peer_images()` to `path`, for --image-config; returns `path`.
+pub fn write_peer_images(path: PathBuf) -> PathBuf {
+    fs::write(&path, peer_images().to_string()).unwrap();
+    path
 }
