@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{agent_kilt_inputs, peer, write_peer_images};
+use common::{agent_kilt_inputs, peer, validate, write_peer_images};
 use serde_json::{json, Value};
 
 /// A deliberate difference from Kilt's output (see README, "Kilt compatibility").
@@ -390,17 +390,7 @@ fn kilt_fixtures_match_kilt_except_deliberate_differences() {
     let _ = fs::remove_file(&images);
     // Every output passes cfn-lint / botocore with no problem its input did not have.
     let pairs_file = tmp("pairs.json");
-    fs::write(&pairs_file, serde_json::to_string(&pairs).unwrap()).unwrap();
-    let run = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/validate.py"))
-        .arg(&pairs_file)
-        .output()
-        .expect("python3 must be installed");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (_, report) = validate(&pairs, &pairs_file);
     for p in &pairs {
         let _ = fs::remove_file(p["output"].as_str().unwrap_or_default());
     }

@@ -140,20 +140,9 @@ fn outputs_pass_cfn_lint_and_botocore() {
         "expected fixture and peer inputs, found {}",
         pairs.len()
     );
-    let pairs_file = tmp.join("pairs.json");
-    fs::write(&pairs_file, serde_json::to_string(&pairs).unwrap()).unwrap();
-    let run = Command::new("python3")
-        .arg(repo().join("tests/validate.py"))
-        .arg(&pairs_file)
-        .output()
-        .expect("python3 must be installed");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (status, report) = common::validate(&pairs, &tmp.join("pairs.json"));
     let _ = fs::remove_dir_all(&tmp);
-    assert!(run.status.success(), "validators found problems:\n{report}");
+    assert!(status.success(), "validators found problems:\n{report}");
     assert!(
         report.contains("new problem(s)"),
         "unexpected validator output:\n{report}"

@@ -6,7 +6,7 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
 
 use serde_json::{json, Value};
 
@@ -127,4 +127,21 @@ pub fn peer_images() -> Value {
 pub fn write_peer_images(path: PathBuf) -> PathBuf {
     fs::write(&path, peer_images().to_string()).unwrap();
     path
+}
+
+/// Run the real validators (tests/validate.py: cfn-lint, botocore) over `pairs` of inputs and
+/// outputs, written to `pairs_file`: their exit status and report (standard output, then error).
+pub fn validate(pairs: &[Value], pairs_file: &Path) -> (ExitStatus, String) {
+    fs::write(pairs_file, serde_json::to_string(pairs).unwrap()).unwrap();
+    let run = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/validate.py"))
+        .arg(pairs_file)
+        .output()
+        .expect("python3 must be installed");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (run.status, report)
 }
