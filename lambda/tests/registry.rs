@@ -1,35 +1,14 @@
 //! The real `bootstrap` with registry lookups: a Runtime API served by the test, Debian's
 //! `docker-registry` on 127.0.0.1 with images pushed by the test.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use kiltx_testsupport as ts;
 use serde_json::{json, Value};
-
-struct Bootstrap(Child);
-impl Drop for Bootstrap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bootstrap(api: &RuntimeApi) -> Bootstrap {
-    let child = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("KILTX_REGISTRY_TIMEOUT", "10")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bootstrap");
-    Bootstrap(child)
-}
 
 fn event(id: &str, fragment: Value, values: Value) -> Value {
     json!({"region": "eu-west-1", "accountId": "123456789012", "transformId": "x::Kiltx",
@@ -101,7 +80,7 @@ fn images_are_looked_up_in_their_registry() {
             json!({}),
         ),
     );
-    let _b = bootstrap(&api);
+    let _b = bootstrap(&api, &[("KILTX_REGISTRY_TIMEOUT", "10")]);
     let answers = api.answers(&["plain", "by-ref", "missing"], Duration::from_secs(60));
 
     let (_, plain) = &answers[0];

@@ -1,34 +1,13 @@
 //! The real `bootstrap` binary against a Lambda Runtime API served by the test on 127.0.0.1
 //! (`kiltx_bench::runtime_api`), fed real macro events; the answers it posts are checked.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use serde_json::{json, Value};
-
-struct Bootstrap(Child);
-impl Drop for Bootstrap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bootstrap(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> Bootstrap {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    Bootstrap(cmd.spawn().expect("start bootstrap"))
-}
 
 fn event(id: &str, fragment: Value, params: Value) -> Value {
     json!({"region": "eu-west-1", "accountId": "123456789012", "transformId": "123456789012::Kiltx",

@@ -1,38 +1,26 @@
 //! The definition read from S3 (`KILTX_DEFINITION_URI`) when the function starts: moto's server
 //! on 127.0.0.1 as S3, the real `bootstrap`, a Runtime API served by the test.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::Bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use kiltx_testsupport as ts;
 use serde_json::{json, Value};
 
-struct Bootstrap(Child);
-impl Drop for Bootstrap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn bootstrap(api: &RuntimeApi, s3: &str, uri: &str) -> Bootstrap {
-    let child = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_ENDPOINT_URL_S3", format!("http://{s3}"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("KILTX_DEFINITION_URI", uri)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bootstrap");
-    Bootstrap(child)
+    common::bootstrap(
+        api,
+        &[
+            ("AWS_ENDPOINT_URL_S3", &format!("http://{s3}")),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("KILTX_DEFINITION_URI", uri),
+        ],
+    )
 }
 
 fn event(id: &str) -> Value {
