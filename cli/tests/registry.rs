@@ -44,6 +44,16 @@ fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
 }
 
+/// The rules of `kiltx lint --format json` findings.
+fn rules_of(o: &Output) -> Vec<String> {
+    ts::json_of(&o.stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str().map(String::from))
+        .collect()
+}
+
 /// A register-task-definition JSON with one container per image (no entryPoint, no command).
 fn taskdef(dir: &Path, arch: Option<&str>, images: &[&str]) -> String {
     let containers: Vec<Value> = images
@@ -713,34 +723,25 @@ fn lint_looks_images_up() {
     );
     let found = taskdef(tmp.path(), None, &[&format!("{h}/svc:1")]);
     let o = kiltx(&["lint", "--format", "json", &found], &[]);
-    let findings = ts::json_of(&o.stdout);
-    let rules: Vec<&str> = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["rule"].as_str())
-        .collect();
+    let rules = rules_of(&o);
     assert!(
-        rules.contains(&"KX001"),
+        rules.contains(&"KX001".to_string()),
         "not instrumented: {rules:?} {}",
         stderr(&o)
     );
     assert!(
-        !rules.contains(&"KX010"),
+        !rules.contains(&"KX010".to_string()),
         "the image was found: {rules:?} {}",
         stderr(&o)
     );
 
     let missing = taskdef(tmp.path(), None, &[&format!("{h}/svc:nope")]);
     let o = kiltx(&["lint", "--format", "json", &missing], &[]);
-    let findings = ts::json_of(&o.stdout);
-    let rules: Vec<&str> = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["rule"].as_str())
-        .collect();
-    assert!(rules.contains(&"KX010"), "unknown after lookup: {rules:?}");
+    let rules = rules_of(&o);
+    assert!(
+        rules.contains(&"KX010".to_string()),
+        "unknown after lookup: {rules:?}"
+    );
     assert!(
         stderr(&o).contains("svc:nope") && stderr(&o).contains("404"),
         "{}",
@@ -748,12 +749,6 @@ fn lint_looks_images_up() {
     );
     // Offline, the registry is not asked.
     let o = kiltx(&["lint", "--offline", "--format", "json", &found], &[]);
-    let findings = ts::json_of(&o.stdout);
-    let rules: Vec<&str> = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["rule"].as_str())
-        .collect();
-    assert!(rules.contains(&"KX010"), "offline: {rules:?}");
+    let rules = rules_of(&o);
+    assert!(rules.contains(&"KX010".to_string()), "offline: {rules:?}");
 }
