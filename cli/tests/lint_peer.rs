@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{peer, write_peer_images};
+use common::{peer, sorted_paths, write_peer_images};
 use serde_json::Value;
 
 /// Written once per test process (the tests run in parallel).
@@ -168,12 +168,7 @@ fn agent_kilt_inputs_are_not_instrumented_and_outputs_are_kilt_instrumented() {
     let mut outputs = 0;
     for group in fs::read_dir(&root).unwrap() {
         let group = group.unwrap().path();
-        let mut files: Vec<PathBuf> = fs::read_dir(&group)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for f in files {
+        for f in sorted_paths(&group) {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
             if !name.ends_with(".json") {
                 continue;
@@ -215,13 +210,8 @@ fn agent_kilt_inputs_are_not_instrumented_and_outputs_are_kilt_instrumented() {
 fn sysdig_inputs_are_not_instrumented_and_outputs_are_sysdig_instrumented() {
     let root = peer().join("sysdig-terraform/testfiles");
     let mut errors = Vec::new();
-    let mut files: Vec<PathBuf> = fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
     let mut n = 0;
-    for f in files {
+    for f in sorted_paths(&root) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if name.ends_with("_expected.json") || name == "ECSInstrumented.json" {
             check_output(&f, &[], &mut errors);
@@ -258,13 +248,10 @@ fn agent_kilt_outputs_lint_clean_with_kilts_recipe_as_the_definition() {
         "sidecar_env",
         "task_pid_mode",
     ] {
-        let mut files: Vec<PathBuf> = fs::read_dir(root.join(group))
-            .unwrap()
-            .map(|e| e.unwrap().path())
+        for f in sorted_paths(&root.join(group))
+            .into_iter()
             .filter(|p| p.to_string_lossy().ends_with(".patched.json"))
-            .collect();
-        files.sort();
-        for f in files {
+        {
             n += 1;
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
             let mut extra = vec!["--definition", def];

@@ -61,12 +61,7 @@ fn cases() -> Vec<Case> {
         "task_pid_mode",
     ] {
         let dir = peer.join("agent-kilt/fixtures").join(group);
-        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for f in files {
+        for f in common::sorted_paths(&dir) {
             let n = f.file_name().unwrap().to_string_lossy().into_owned();
             if n.ends_with(".patched.json") || n.starts_with("panic_") {
                 continue;
@@ -88,12 +83,7 @@ fn cases() -> Vec<Case> {
         }
     }
     let tf = peer.join("sysdig-terraform/testfiles");
-    let mut files: Vec<PathBuf> = fs::read_dir(&tf)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    for f in files {
+    for f in common::sorted_paths(&tf) {
         let n = f.file_name().unwrap().to_string_lossy().into_owned();
         if n.contains("expected") || n.contains("Instrumented") {
             continue;

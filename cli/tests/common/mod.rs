@@ -21,6 +21,16 @@ pub fn kiltx_in(dir: &Path, args: &[impl AsRef<OsStr>]) -> Output {
         .expect("run kiltx")
 }
 
+/// The paths in `dir`, sorted.
+pub fn sorted_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// The case directories under `root`, sorted.
 pub fn case_dirs(root: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(root)
