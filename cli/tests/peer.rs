@@ -8,16 +8,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{agent_kilt_inputs, peer, peer_images, write_peer_images};
+use common::{agent_kilt_inputs, peer, peer_images, write_peer_images, LAUNCHER};
 use serde_json::{json, Value};
 
-const LAUNCHER: [&str; 5] = [
-    "/kiltx/bin/kiltx-tracer",
-    "run",
-    "--output",
-    "tcp://127.0.0.1:7701",
-    "--",
-];
 const SIDECAR: &str = "kiltx-tracer";
 
 fn kiltx(args: &[&str]) -> Output {

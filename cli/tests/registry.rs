@@ -1,21 +1,16 @@
 //! Registry lookups end to end: the real `kiltx` binary against Debian's `docker-registry`
 //! (anonymous, htpasswd Basic, Bearer tokens), moto's ECR API, and images pushed here.
 
+mod common;
+
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::LAUNCHER;
 use kiltx_testsupport::{self as ts, Auth, Process, TempDir};
 use serde_json::{json, Value};
-
-const LAUNCHER: [&str; 5] = [
-    "/kiltx/bin/kiltx-tracer",
-    "run",
-    "--output",
-    "tcp://127.0.0.1:7701",
-    "--",
-];
 
 fn kiltx(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiltx"));

@@ -10,6 +10,15 @@ use std::process::{Command, ExitStatus, Output};
 
 use serde_json::{json, Value};
 
+/// The entryPoint the built-in definition gives a wrapped container (its argv follows).
+pub const LAUNCHER: [&str; 5] = [
+    "/kiltx/bin/kiltx-tracer",
+    "run",
+    "--output",
+    "tcp://127.0.0.1:7701",
+    "--",
+];
+
 /// Run `kiltx ARGS` in `dir`, offline: these tests use --image-config and no registry.
 pub fn kiltx_in(dir: &Path, args: &[impl AsRef<OsStr>]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kiltx"))
