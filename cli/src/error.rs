@@ -40,6 +40,14 @@ impl CliError {
         }
     }
 
+    /// A failed write to standard output.
+    pub fn stdout(source: std::io::Error) -> CliError {
+        CliError::Write {
+            path: PathBuf::from("<stdout>"),
+            source,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         2
     }

@@ -124,10 +124,6 @@ struct Report {
 
 pub fn run(args: &LintArgs) -> Result<u8, CliError> {
     let mut stdout = std::io::stdout().lock();
-    let print_err = |source| CliError::Write {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
     if args.list_rules {
         for r in RULES {
             writeln!(
@@ -138,7 +134,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
                 r.name,
                 r.summary
             )
-            .map_err(print_err)?;
+            .map_err(CliError::stdout)?;
         }
         return Ok(0);
     }
@@ -157,7 +153,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
             r.summary,
             r.help
         )
-        .map_err(print_err)?;
+        .map_err(CliError::stdout)?;
         return Ok(0);
     }
 
@@ -218,8 +214,10 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
         Format::Sarif => sarif(&reports),
         Format::Github => github(&reports),
     };
-    stdout.write_all(text.as_bytes()).map_err(print_err)?;
-    stdout.flush().map_err(print_err)?;
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(CliError::stdout)?;
+    stdout.flush().map_err(CliError::stdout)?;
 
     for p in &problems {
         eprintln!("{}", p.render());

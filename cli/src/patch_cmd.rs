@@ -154,10 +154,6 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let print_err = |source| CliError::Write {
-        path: PathBuf::from("<stdout>"),
-        source,
-    };
     if args.diff {
         let diff = similar::TextDiff::from_lines(&text, &output);
         let patched_name = format!("{origin} (patched)");
@@ -166,7 +162,7 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
             "{}",
             diff.unified_diff().header(&origin, &patched_name)
         )
-        .map_err(print_err)?;
+        .map_err(CliError::stdout)?;
     }
     if args.check {
         return Ok(u8::from(changed));
@@ -178,9 +174,9 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     } else if let Some(o) = &args.output {
         write_atomic(o, &output)?;
     } else if !args.diff {
-        out.write_all(output.as_bytes()).map_err(print_err)?;
+        out.write_all(output.as_bytes()).map_err(CliError::stdout)?;
     }
-    out.flush().map_err(print_err)?;
+    out.flush().map_err(CliError::stdout)?;
     Ok(0)
 }
 
