@@ -155,7 +155,7 @@ impl Registries {
             .insecure_registries
             .iter()
             .any(|h| h.eq_ignore_ascii_case(&r.registry) || h.eq_ignore_ascii_case(host));
-        if insecure || is_loopback(host) {
+        if insecure || r.is_loopback() {
             format!("http://{host}")
         } else {
             format!("https://{host}")
@@ -593,17 +593,6 @@ impl ImageSource for Registries {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let h = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn sha256(body: &[u8]) -> String {
     format!("sha256:{:x}", sha2::Sha256::digest(body))
 }
@@ -756,16 +745,6 @@ fn answer_text(status: u16, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_hosts() {
-        assert!(is_loopback("localhost:5000"));
-        assert!(is_loopback("127.0.0.1:5000"));
-        assert!(is_loopback("127.1.2.3"));
-        assert!(is_loopback("[::1]:5000"));
-        assert!(!is_loopback("registry.example.com:5000"));
-        assert!(!is_loopback("10.0.0.1:5000"));
-    }
 
     #[test]
     fn selects_platforms() {

@@ -127,6 +127,23 @@ impl Reference {
             &self.registry
         }
     }
+    /// Is the registry on this machine (`localhost`, a loopback address)? Such registries are
+    /// spoken to over plain HTTP, as Docker does.
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(self.api_host())
+    }
+}
+
+/// `HOST[:PORT]` (IPv6 in brackets) names this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let h = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for Reference {
@@ -274,6 +291,22 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback_host("localhost:5000"));
+        assert!(is_loopback_host("127.0.0.1:5000"));
+        assert!(is_loopback_host("127.1.2.3"));
+        assert!(is_loopback_host("[::1]:5000"));
+        assert!(!is_loopback_host("registry.example.com:5000"));
+        assert!(!is_loopback_host("10.0.0.1:5000"));
+        let loopback = |r: &str| Reference::parse(r).unwrap().is_loopback();
+        assert!(loopback("127.0.0.1:5000/app:1"));
+        assert!(loopback("localhost:5000/app:1"));
+        assert!(!loopback("localhost")); // Docker Hub's library/localhost
+        assert!(!loopback("registry.example/app:1"));
+        assert!(!loopback("127.0.0.1.example.com/app"));
+    }
 
     fn p(s: &str) -> String {
         Reference::parse(s).unwrap().to_string()

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use kilt_defs::reference::Reference;
 use serde_json::Value;
 
 use crate::task::{Condition, Container, Task};
@@ -100,13 +101,6 @@ fn poll<T>(
     }
 }
 
-/// Is `image` served by a registry on this machine (plain HTTP allowed)?
-fn loopback_registry(image: &str) -> bool {
-    let host = image.split('/').next().unwrap_or_default();
-    image.contains('/')
-        && (host.starts_with("127.0.0.1:") || host.starts_with("localhost:") || host == "localhost")
-}
-
 impl Podman {
     /// Podman with its storage, configuration and seccomp profile under `dir`.
     pub fn new(dir: &Path) -> Podman {
@@ -166,7 +160,8 @@ impl Podman {
 
     /// Pull `image` (plain HTTP for registries on 127.0.0.1/localhost).
     pub fn pull(&self, image: &str) -> Result<(), String> {
-        let tls = format!("--tls-verify={}", !loopback_registry(image));
+        let loopback = Reference::parse(image).is_ok_and(|r| r.is_loopback());
+        let tls = format!("--tls-verify={}", !loopback);
         self.run(&["pull", "--quiet", &tls, image]).map(|_| ())
     }
 
@@ -539,15 +534,6 @@ impl Drop for RunningTask<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_registries_are_recognised() {
-        assert!(loopback_registry("127.0.0.1:5000/app:1"));
-        assert!(loopback_registry("localhost:5000/app:1"));
-        assert!(!loopback_registry("localhost"));
-        assert!(!loopback_registry("registry.example/app:1"));
-        assert!(!loopback_registry("127.0.0.1.example.com/app"));
-    }
 
     #[test]
     fn a_patched_container_translates_flag_by_flag() {
