@@ -53,9 +53,22 @@ if [[ ! -x target/pre-commit-venv/bin/pre-commit ]]; then
     target/pre-commit-venv/bin/pip install -q 'pre-commit>=3,<5'
 fi
 
-cargo build --workspace --all-targets --locked
-cargo test --workspace --locked
+# Every step runs, whatever failed before it, so that one failure does not hide another; the
+# command exits non-zero if any step failed, naming them. The tests start every program they
+# run from a fixed environment (tests/support/src/hermetic.rs), not from this shell's.
+failed=()
+step() {
+    echo "tests/run.sh: $*"
+    "$@" || failed+=("$*")
+}
+step cargo build --workspace --all-targets --locked
+step cargo test --workspace --locked --no-fail-fast
 # Every input the fuzzer ever broke, replayed (fuzz/ is a workspace of its own).
-cargo test --manifest-path fuzz/Cargo.toml --locked
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo test --manifest-path fuzz/Cargo.toml --locked --no-fail-fast
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets --locked -- -D warnings
+if ((${#failed[@]})); then
+    printf 'tests/run.sh: FAILED: %s\n' "${failed[@]}" >&2
+    exit 1
+fi
+echo "tests/run.sh: every step passed"

@@ -8,7 +8,7 @@
 //! process, and the library call alone), and the function's peak RSS.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kiltx_bench::runtime_api::RuntimeApi;
@@ -31,8 +31,7 @@ fn event(id: &str, fragment: &Value) -> Value {
 }
 
 fn spawn(api: &RuntimeApi) -> std::process::Child {
-    Command::new(sibling("bootstrap"))
-        .env_clear()
+    kiltx_testsupport::hermetic::command(sibling("bootstrap"))
         .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -107,7 +106,7 @@ fn main() {
     let mut cli = Vec::new();
     for _ in 0..11 {
         let t0 = Instant::now();
-        let st = Command::new(sibling("kiltx"))
+        let st = kiltx_testsupport::hermetic::command(sibling("kiltx"))
             .args(["patch", "--quiet"])
             .arg(&file)
             .stdout(Stdio::null())

@@ -45,8 +45,18 @@ def median(xs):
 CPU = [0.0]  # CPU seconds (user+sys) of the last command and all its descendants
 
 
-def sh(cmd, **kw):
+# Native, traced and strace runs all start from this fixed environment, not the caller's: the
+# dynamic loader opens one file per LD_LIBRARY_PATH directory (a stop each under the default
+# sensitive-path list) and the locale decides which locale files are read.
+FIXED_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "TZ": "UTC",
+             "HOME": "/nonexistent"}
+
+
+def sh(cmd, fixed_env=True, **kw):
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if fixed_env:
+        kw.setdefault("env", FIXED_ENV)
+        kw.setdefault("stdin", subprocess.DEVNULL)
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, **kw).stdout
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU[0] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -69,7 +79,7 @@ def main():
     a = ap.parse_args()
     if shutil.which("strace") is None:
         sys.exit("strace is required (apt-get install strace)")
-    sh(["cargo", "build", "--release", "-q", "-p", "kiltx-tracer"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "-p", "kiltx-tracer"], fixed_env=False, cwd=ROOT)
     tracer = os.path.join(ROOT, "target", "release", "kiltx-tracer")
     work = tempfile.mkdtemp(prefix="kiltx-bench-")
     wl = os.path.join(work, "workloads")

@@ -1,21 +1,20 @@
 //! The `kiltx` command line: output modes, exit statuses, and that nothing is written on error.
 
+use kiltx_testsupport::hermetic::command as hermetic;
 use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 fn kiltx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        .env_remove("KILTX_TRACER_IMAGE")
+    hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .args(args)
         .output()
         .expect("run kiltx")
 }
 
 fn kiltx_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        .env_remove("KILTX_TRACER_IMAGE")
+    let mut child = hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -191,13 +190,13 @@ fn tracer_image_from_flag_and_environment() {
         &f,
     ]);
     assert!(text(&out.stdout).contains("\"image\": \"registry.example/kiltx-tracer:9\""));
-    let out = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    let out = hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .env("KILTX_TRACER_IMAGE", "env.example/tracer:1")
         .args(["patch", &f])
         .output()
         .unwrap();
     assert!(text(&out.stdout).contains("\"image\": \"env.example/tracer:1\""));
-    let out = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    let out = hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .env("KILTX_TRACER_IMAGE", "env.example/tracer:1")
         .args(["definition", "show"])
         .output()

@@ -8,9 +8,10 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{agent_kilt_inputs, peer, validate, write_peer_images};
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 
 /// A deliberate difference from Kilt's output (see README, "Kilt compatibility").
@@ -34,8 +35,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn kiltx(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        .env_remove("KILTX_TRACER_IMAGE")
+    hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .args(args)
         .output()
         .expect("run kiltx")

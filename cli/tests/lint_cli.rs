@@ -6,9 +6,10 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use common::kiltx_in;
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::Value;
 
 fn kiltx(args: &[&str]) -> Output {
@@ -104,7 +105,7 @@ fn unknown_rule_in_ignore_is_a_warning() {
 
 #[test]
 fn stdin_and_explain_and_list() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    let mut child = hermetic(env!("CARGO_BIN_EXE_kiltx"))
         // These tests use --image-config and no registry.
         .env("KILTX_OFFLINE", "1")
         .args(["lint", "-"])
@@ -256,7 +257,7 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let sarif = d.join("out.sarif");
     fs::write(&sarif, &o.stdout).unwrap();
-    let check = Command::new("python3")
+    let check = kiltx_testsupport::hermetic::tool("python3", "apt-get install python3")
         .arg("-c")
         .arg(
             "import json, sys, jsonschema\n\
@@ -431,7 +432,7 @@ fn the_pre_commit_hook_runs_kiltx_lint() {
     let work = d.join("work");
     fs::create_dir_all(&work).unwrap();
     let git = |args: &[&str]| {
-        let o = Command::new("git")
+        let o = hermetic("git")
             .current_dir(&work)
             .args(args)
             .output()
@@ -449,13 +450,14 @@ fn the_pre_commit_hook_runs_kiltx_lint() {
         .parent()
         .unwrap()
         .to_path_buf();
+    // kiltx from this build first, then the system's directories (git); nothing inherited
     let path = format!(
         "{}:{}",
         bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
+        kiltx_testsupport::hermetic::PATH
     );
     let run = |files: &[&str]| {
-        Command::new(&pre_commit)
+        hermetic(&pre_commit)
             .current_dir(&work)
             .env("KILTX_OFFLINE", "1")
             .env("PATH", &path)

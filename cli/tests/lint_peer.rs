@@ -6,9 +6,9 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{peer, sorted_paths, write_peer_images};
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::Value;
 
 /// Written once per test process (the tests run in parallel).
@@ -27,10 +27,9 @@ fn write_image_config() -> PathBuf {
 /// Lint `file` and return the findings (the JSON format) and the exit status.
 fn lint(file: &Path, extra: &[&str]) -> (Vec<Value>, i32) {
     let images = image_config_file();
-    let out = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    let out = hermetic(env!("CARGO_BIN_EXE_kiltx"))
         // These tests use --image-config and no registry.
         .env("KILTX_OFFLINE", "1")
-        .env_remove("KILTX_TRACER_IMAGE")
         .args(["lint", "--format", "json", "--image-config"])
         .arg(&images)
         .args(["--parameter", "Parameter=busybox"])

@@ -16,14 +16,14 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
+use kiltx_testsupport::hermetic::command as hermetic;
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .current_dir(dir)
-        .env_remove("KILTX_TRACER_IMAGE")
         .arg("patch")
         .arg("--offline")
         .args(args)

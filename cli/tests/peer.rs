@@ -6,16 +6,16 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{agent_kilt_inputs, peer, peer_images, write_peer_images, LAUNCHER};
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 
 const SIDECAR: &str = "kiltx-tracer";
 
 fn kiltx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
-        .env_remove("KILTX_TRACER_IMAGE")
+    hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .arg("patch")
         .args(args)
         .output()

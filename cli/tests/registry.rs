@@ -6,20 +6,16 @@ mod common;
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::LAUNCHER;
+use kiltx_testsupport::hermetic::command as hermetic;
 use kiltx_testsupport::{self as ts, Auth, Process, TempDir};
 use serde_json::{json, Value};
 
 fn kiltx(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiltx"));
-    cmd.env_remove("KILTX_TRACER_IMAGE")
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("DOCKER_AUTH_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("HOME", "/nonexistent")
-        .args(args);
+    let mut cmd = hermetic(env!("CARGO_BIN_EXE_kiltx"));
+    cmd.env_remove("KILTX_TRACER_IMAGE").args(args);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -284,6 +280,27 @@ fn manifests_indexes_and_docker_rules_from_an_anonymous_registry() {
 }
 
 #[test]
+fn registries_on_this_machine_are_never_proxied() {
+    // A proxy named by the environment (here one that refuses every connection) is for
+    // registries elsewhere; one on loopback is reached directly, as Docker does.
+    let a = anonymous();
+    let h = a.reg.host();
+    let tmp = TempDir::new("reg-proxy-td");
+    let td = taskdef(tmp.path(), None, &[&format!("{h}/plain:1")]);
+    let closed = format!("http://127.0.0.1:{}", ts::free_port());
+    let proxies = [
+        ("HTTP_PROXY", closed.as_str()),
+        ("HTTPS_PROXY", closed.as_str()),
+        ("ALL_PROXY", closed.as_str()),
+    ];
+    let out = kiltx(&["patch", &td], &proxies);
+    assert_eq!(
+        argvs(&ok(&out)),
+        vec![s(&["/entry.sh", "serve", "--port", "80"])]
+    );
+}
+
+#[test]
 fn registry_failures_are_errors_that_say_what_to_do() {
     let a = anonymous();
     let h = a.reg.host();
@@ -435,7 +452,7 @@ fn basic_and_bearer_authentication() {
     let config = tmp.path().join("config.json");
     let b64 = |s: &str| {
         // base64 without a dependency: through the tool every test machine has.
-        let out = Command::new("base64")
+        let out = hermetic("base64")
             .arg("-w0")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

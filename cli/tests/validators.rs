@@ -7,8 +7,8 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 
 fn repo() -> PathBuf {
@@ -105,9 +105,8 @@ fn outputs_pass_cfn_lint_and_botocore() {
     for (i, c) in cases().iter().enumerate() {
         let ext = c.input.extension().unwrap().to_string_lossy().into_owned();
         let output = tmp.join(format!("{i}.{ext}"));
-        let st = Command::new(env!("CARGO_BIN_EXE_kiltx"))
+        let st = hermetic(env!("CARGO_BIN_EXE_kiltx"))
             .current_dir(&c.cwd)
-            .env_remove("KILTX_TRACER_IMAGE")
             .arg("patch")
             .arg("--quiet")
             .args(&c.args)

@@ -87,7 +87,11 @@ struct Config {
 
 /// The real [`ImageSource`]: any OCI registry, Docker Hub, Amazon ECR.
 pub struct Registries {
+    /// Honours HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, for registries elsewhere.
     http: reqwest::Client,
+    /// Never proxied, for registries and token services on this machine: a proxy cannot reach
+    /// this machine's loopback (Go's net/http, and so Docker, make the same exception).
+    direct: reqwest::Client,
     opts: Options,
     ecr: Ecr,
     requests: AtomicUsize,
@@ -107,16 +111,34 @@ pub struct Registries {
 }
 
 impl Registries {
+    /// The client for `url`: direct for this machine's loopback, else through the proxy the
+    /// environment names, if any.
+    fn client(&self, url: &str) -> &reqwest::Client {
+        let local = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(kilt_defs::reference::is_loopback_host))
+            .unwrap_or(false);
+        if local {
+            &self.direct
+        } else {
+            &self.http
+        }
+    }
+
     pub fn new(opts: Options) -> Result<Registries, Error> {
         let max_requests = opts.max_requests.max(1);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("kiltx/", env!("CARGO_PKG_VERSION")))
-            .timeout(opts.request_timeout)
-            .connect_timeout(opts.request_timeout)
-            .build()
-            .map_err(|e| Error::Usage(format!("cannot create the HTTP client: {e}")))?;
+        let client = |direct: bool| {
+            let b = reqwest::Client::builder()
+                .user_agent(concat!("kiltx/", env!("CARGO_PKG_VERSION")))
+                .timeout(opts.request_timeout)
+                .connect_timeout(opts.request_timeout);
+            let b = if direct { b.no_proxy() } else { b };
+            b.build()
+                .map_err(|e| Error::Usage(format!("cannot create the HTTP client: {e}")))
+        };
         Ok(Registries {
-            http,
+            http: client(false)?,
+            direct: client(true)?,
             opts,
             ecr: Ecr::default(),
             requests: AtomicUsize::new(0),
@@ -362,7 +384,7 @@ impl Registries {
         }
         let mut challenged = false;
         loop {
-            let mut req = self.http.get(&url);
+            let mut req = self.client(&url).get(&url);
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
@@ -468,7 +490,7 @@ impl Registries {
             detail: format!("realm {realm:?} is not a URL: {e}"),
             hint: "the registry is misconfigured".into(),
         })?;
-        let mut req = self.http.get(url.clone());
+        let mut req = self.client(url.as_str()).get(url.clone());
         let creds = self.opts.credentials.get(&r.registry);
         if let Some((u, p)) = creds {
             req = req.basic_auth(u, Some(p));

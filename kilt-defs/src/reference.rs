@@ -135,7 +135,7 @@ impl Reference {
 }
 
 /// `HOST[:PORT]` (IPv6 in brackets) names this machine.
-fn is_loopback_host(host: &str) -> bool {
+pub fn is_loopback_host(host: &str) -> bool {
     let h = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else {

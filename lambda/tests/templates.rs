@@ -3,7 +3,8 @@
 //! installed (the test command installs them).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use kiltx_testsupport::hermetic;
 
 fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
@@ -11,7 +12,7 @@ fn templates() -> PathBuf {
 
 #[test]
 fn templates_pass_cfn_lint() {
-    let out = Command::new("cfn-lint")
+    let out = hermetic::tool("cfn-lint", "pip install 'cfn-lint>=1,<2'")
         .arg("--")
         .arg(templates().join("macro.yaml"))
         .arg(templates().join("example-app.yaml"))
@@ -27,7 +28,7 @@ fn templates_pass_cfn_lint() {
 
 #[test]
 fn macro_template_passes_checkov() {
-    let out = Command::new("checkov")
+    let out = hermetic::tool("checkov", "pip install 'checkov>=3,<4'")
         .args([
             "--framework",
             "cloudformation",

@@ -10,7 +10,6 @@ use common::*;
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::Command;
 
 const SCRIPT: &str = r#": > "$D/mark-sh-$$"
 echo hello > "$D/out.txt"
@@ -352,7 +351,7 @@ fn check_against_strace(regs_only: bool) {
 
     fresh();
     let st_out = d.join("strace.txt");
-    let st = Command::new("strace")
+    let st = hermetic("strace")
         .args(["-f", "-qq", "-s", "4096", "-e"])
         .arg(format!("trace={}", SYSCALLS.join(",")))
         .arg("-o")
@@ -367,7 +366,7 @@ fn check_against_strace(regs_only: bool) {
 
     fresh();
     let ev = d.join("events.jsonl");
-    let out = Command::new(tracer())
+    let out = tracer_cmd()
         .args(["run", "--output", &format!("file:{}", ev.display()), "--"])
         .arg("/bin/sh")
         .arg(&script)

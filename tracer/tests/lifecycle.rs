@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -193,7 +193,7 @@ fn without_ptrace_it_fails_before_starting_the_app() {
     let marker = d.join("started");
     let script = format!("touch {}; exit 5", marker.display());
     for what in ["ptrace", "seccomp"] {
-        let out = Command::new(&deny)
+        let out = hermetic(&deny)
             .args([what, tracer(), "run", "--", "/bin/sh", "-c", &script])
             .output()
             .unwrap();
@@ -216,7 +216,7 @@ fn fail_open_runs_untraced_and_says_so() {
     let d = tempdir("failopen");
     let deny = prog("deny");
     let ev = d.join("ev.jsonl");
-    let out = Command::new(&deny)
+    let out = hermetic(&deny)
         .args([
             "ptrace",
             tracer(),
@@ -262,7 +262,7 @@ fn bad_arguments_exit_2_with_usage() {
         vec!["frobnicate"],
         vec![],
     ] {
-        let out = Command::new(tracer()).args(&args).output().unwrap();
+        let out = tracer_cmd().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("usage:"),
@@ -273,7 +273,7 @@ fn bad_arguments_exit_2_with_usage() {
 
 #[test]
 fn stdio_is_left_to_the_application() {
-    let out = Command::new(tracer())
+    let out = tracer_cmd()
         .args([
             "run",
             "--output",
@@ -322,7 +322,7 @@ fn orphans_are_reaped_as_subreaper() {
 #[test]
 fn orphans_are_reaped_and_status_kept_as_pid_1() {
     let d = tempdir("pid1");
-    let out = Command::new("unshare")
+    let out = hermetic("unshare")
         .args(["--pid", "--fork", "--mount-proc", tracer()])
         .args([
             "run",
@@ -363,7 +363,7 @@ fn the_application_gets_default_signal_dispositions() {
     // ignored standard signals (1-31): exactly those the application gets
     // without the tracer (32 and 33 are glibc-internal and glibc's own
     // handlers in the tracer replace an inherited SIG_IGN for them)
-    let native = Command::new("/bin/sh")
+    let native = hermetic("/bin/sh")
         .args(["-c", "grep SigIgn /proc/self/status"])
         .output()
         .unwrap();

@@ -6,8 +6,9 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output};
+use std::process::{ExitStatus, Output};
 
+use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 
 /// The entryPoint the built-in definition gives a wrapped container (its argv follows).
@@ -21,10 +22,9 @@ pub const LAUNCHER: [&str; 5] = [
 
 /// Run `kiltx ARGS` in `dir`, offline: these tests use --image-config and no registry.
 pub fn kiltx_in(dir: &Path, args: &[impl AsRef<OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiltx"))
+    hermetic(env!("CARGO_BIN_EXE_kiltx"))
         .env("KILTX_OFFLINE", "1")
         .current_dir(dir)
-        .env_remove("KILTX_TRACER_IMAGE")
         .args(args)
         .output()
         .expect("run kiltx")
@@ -152,7 +152,7 @@ pub fn write_peer_images(path: PathBuf) -> PathBuf {
 /// outputs, written to `pairs_file`: their exit status and report (standard output, then error).
 pub fn validate(pairs: &[Value], pairs_file: &Path) -> (ExitStatus, String) {
     fs::write(pairs_file, serde_json::to_string(pairs).unwrap()).unwrap();
-    let run = Command::new("python3")
+    let run = kiltx_testsupport::hermetic::tool("python3", "apt-get install python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/validate.py"))
         .arg(pairs_file)
         .output()

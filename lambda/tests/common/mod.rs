@@ -1,6 +1,6 @@
 //! Helpers shared by the tests that run the real `bootstrap` binary.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use kiltx_bench::runtime_api::RuntimeApi;
 
@@ -15,9 +15,9 @@ impl Drop for Bootstrap {
 
 /// Start `bootstrap` against `api` with a Lambda environment and nothing else but `extra_env`.
 pub fn bootstrap(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> Bootstrap {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+    // nothing inherited but the fixed PATH, locale and HOME (kiltx_testsupport::hermetic)
+    let mut cmd = kiltx_testsupport::hermetic::command(env!("CARGO_BIN_EXE_bootstrap"));
+    cmd.env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

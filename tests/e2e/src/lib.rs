@@ -15,6 +15,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use kiltx_testsupport::hermetic;
+
 pub use kiltx_testsupport::{require, TempDir};
 
 /// The repository's root directory.
@@ -62,6 +64,8 @@ fn run(cmd: &mut Command, what: &str) -> String {
 pub fn build_tracer_image(layout: &Path) -> String {
     require("python3", "apt-get install python3");
     let script = repo_root().join("tracer/image/build.sh");
+    // The build step keeps the inherited environment: it runs cargo, which needs the
+    // toolchain's (CARGO_HOME, RUSTUP_HOME, PATH); what it builds does not depend on it.
     let out = run(
         Command::new("bash")
             .arg(&script)
@@ -115,7 +119,7 @@ pub fn oci_image(
     cmd: Option<&[&str]>,
 ) {
     let script = repo_root().join("tracer/image/oci-image.py");
-    let mut c = Command::new(require("python3", "apt-get install python3"));
+    let mut c = hermetic::tool("python3", "apt-get install python3");
     c.arg(script)
         .arg("--rootfs")
         .arg(rootfs)
@@ -133,9 +137,8 @@ pub fn oci_image(
 
 /// `skopeo copy oci:LAYOUT:TAG docker://DEST` (plain HTTP: DEST is a registry on 127.0.0.1).
 pub fn push(layout: &Path, tag: &str, dest: &str) {
-    let skopeo = require("skopeo", "apt-get install skopeo");
     run(
-        Command::new(skopeo)
+        hermetic::tool("skopeo", "apt-get install skopeo")
             .args(["copy", "--quiet", "--dest-tls-verify=false"])
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(format!("docker://{dest}")),

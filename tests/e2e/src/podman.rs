@@ -129,7 +129,9 @@ impl Podman {
 
     /// `podman --root … --runroot …` with this instance's configuration.
     pub fn command(&self) -> Command {
-        let mut c = Command::new(&self.bin);
+        // nothing inherited (XDG_RUNTIME_DIR, REGISTRY_AUTH_FILE, CONTAINERS_* …) but this
+        // instance's configuration
+        let mut c = kiltx_testsupport::hermetic::command(&self.bin);
         c.env("CONTAINERS_CONF", &self.conf)
             .arg("--root")
             .arg(self.dir.join("storage"))

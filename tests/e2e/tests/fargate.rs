@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use kiltx_e2e::podman::{Podman, TaskRun};
 use kiltx_e2e::task::Task;
 use kiltx_e2e::{busybox_rootfs, oci_image, push, repo_root, workspace_binary, TempDir};
+use kiltx_testsupport::hermetic::command as hermetic;
 use kiltx_testsupport::{registry, Auth};
 use serde_json::{json, Value};
 
@@ -86,12 +87,10 @@ fn cloudformation(app_image: &str) -> Value {
 }
 
 /// The `kiltx` binary, free of the environment that would change what it does here: registry
-/// lookups on (no KILTX_OFFLINE), the built-in tracer image (no KILTX_TRACER_IMAGE).
+/// lookups on (no KILTX_OFFLINE), the built-in tracer image (no KILTX_TRACER_IMAGE), no
+/// proxy, no credentials (`kiltx_testsupport::hermetic`).
 fn kiltx() -> Command {
-    let mut c = Command::new(workspace_binary("kiltx"));
-    c.env_remove("KILTX_OFFLINE")
-        .env_remove("KILTX_TRACER_IMAGE");
-    c
+    hermetic(workspace_binary("kiltx"))
 }
 
 /// `kiltx patch FILE --tracer-image IMAGE [extra]` with registry lookups (not offline);
@@ -317,7 +316,7 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     assert_eq!(cfn.container("app").exit_code, p.exit_code);
     assert_app_events(&cfn);
     // the developers' helper runs the same template the same way
-    let helper = Command::new(env!("CARGO_BIN_EXE_ecs-podman"))
+    let helper = hermetic(env!("CARGO_BIN_EXE_ecs-podman"))
         .arg(dir.join("patched-template.json"))
         .args(["--resource", "AppTask"])
         .output()
@@ -437,7 +436,7 @@ fn the_helper_refuses_what_it_cannot_run() {
         r#"{"containerDefinitions": [{"name": "app", "image": "i", "secrets": []}]}"#,
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ecs-podman"))
+    let out = hermetic(env!("CARGO_BIN_EXE_ecs-podman"))
         .arg(&file)
         .output()
         .unwrap();

@@ -3,6 +3,8 @@
 //! and a way to push images to them. Every server is a child process that is killed (by its own
 //! PID) when dropped. A missing tool is a panic that says how to install it: tests fail, never skip.
 
+pub mod hermetic;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -138,18 +140,16 @@ pub enum Auth<'a> {
 
 /// Start Debian's `docker-registry` on a free port, storing in `storage` (instances may share it).
 pub fn registry(storage: &Path, scratch: &Path, auth: Auth<'_>) -> Server {
-    let bin = require("docker-registry", "apt-get install docker-registry");
     let port = free_port();
     let dir = scratch.join(format!("registry-{port}"));
     fs::create_dir_all(&dir).expect("registry dir");
     let auth_yaml = match auth {
         Auth::Anonymous => String::new(),
         Auth::Basic(users) => {
-            let htpasswd = require("htpasswd", "apt-get install apache2-utils");
             let file = dir.join("htpasswd");
             let mut text = String::new();
             for (u, p) in users {
-                let out = Command::new(&htpasswd)
+                let out = hermetic::tool("htpasswd", "apt-get install apache2-utils")
                     .args(["-nbB", u, p])
                     .output()
                     .expect("run htpasswd");
@@ -177,7 +177,7 @@ pub fn registry(storage: &Path, scratch: &Path, auth: Auth<'_>) -> Server {
     );
     let config_file = dir.join("config.yml");
     fs::write(&config_file, config).expect("write registry config");
-    let mut cmd = Command::new(bin);
+    let mut cmd = hermetic::tool("docker-registry", "apt-get install docker-registry");
     cmd.arg("serve").arg(&config_file);
     Server::spawn("docker-registry", cmd, port, dir.join("log"))
 }
@@ -196,13 +196,11 @@ impl TokenService {
     pub const ISSUER: &'static str = "kiltx-test-issuer";
 
     pub fn start(scratch: &Path, user: &str, password: &str) -> TokenService {
-        let openssl = require("openssl", "apt-get install openssl");
-        let python = require("python3", "apt-get install python3");
         let dir = scratch.join(format!("token-{}", free_port()));
         fs::create_dir_all(&dir).expect("token dir");
         let key = dir.join("key.pem");
         let cert = dir.join("cert.pem");
-        let st = Command::new(openssl)
+        let st = hermetic::tool("openssl", "apt-get install openssl")
             .args([
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             ])
@@ -221,7 +219,7 @@ impl TokenService {
         let count_file = dir.join("requests");
         fs::write(&count_file, "").expect("count file");
         let port = free_port();
-        let mut cmd = Command::new(python);
+        let mut cmd = hermetic::tool("python3", "apt-get install python3");
         cmd.arg(&script)
             .arg(port.to_string())
             .arg(&key)
@@ -249,9 +247,8 @@ impl TokenService {
 
 /// moto's server (the ECR API) on a free port.
 pub fn moto(scratch: &Path) -> Server {
-    let bin = require("moto_server", "pip install 'moto[server]'");
     let port = free_port();
-    let mut cmd = Command::new(bin);
+    let mut cmd = hermetic::tool("moto_server", "pip install 'moto[server]'");
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
     Server::spawn(
         "moto_server",

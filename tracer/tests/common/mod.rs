@@ -7,8 +7,19 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+pub use kiltx_testsupport::hermetic::command as hermetic;
+
 pub fn tracer() -> &'static str {
     env!("CARGO_BIN_EXE_kiltx-tracer")
+}
+
+/// The tracer with a fixed environment, descriptors, stdin and working directory (`/`), so
+/// that what it and the program it traces do does not depend on the shell that started the
+/// tests (see `kiltx_testsupport::hermetic`).
+pub fn tracer_cmd() -> Command {
+    let mut c = hermetic(tracer());
+    c.current_dir("/");
+    c
 }
 
 static COMPILE: Mutex<()> = Mutex::new(());
@@ -30,7 +41,7 @@ pub fn prog(name: &str) -> PathBuf {
     };
     if !fresh {
         let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
-        let st = Command::new("gcc")
+        let st = hermetic("gcc")
             .args(["-O2", "-pthread", "-o"])
             .arg(&tmp)
             .arg(&src)
@@ -63,7 +74,7 @@ pub struct Run {
 pub fn run(dir: &Path, opts: &[&str], cmd: &[&str]) -> Run {
     let evfile = dir.join("events.jsonl");
     let _ = std::fs::remove_file(&evfile);
-    let out: Output = Command::new(tracer())
+    let out: Output = tracer_cmd()
         .arg("run")
         .arg("--output")
         .arg(format!("file:{}", evfile.display()))
@@ -83,7 +94,7 @@ pub fn run(dir: &Path, opts: &[&str], cmd: &[&str]) -> Run {
 
 /// `kiltx-tracer run --profile minimal OPTS -- /bin/sh -c SCRIPT`, not yet started.
 pub fn minimal_sh(opts: &[&str], script: &str) -> Command {
-    let mut c = Command::new(tracer());
+    let mut c = tracer_cmd();
     c.args(["run", "--profile", "minimal"])
         .args(opts)
         .args(["--", "/bin/sh", "-c", script]);
