@@ -1,6 +1,6 @@
 //! The definition format: what kiltx injects into a task definition.
 //!
-//! A definition is a YAML or JSON document (see the README for the full reference):
+//! A definition is a YAML or JSON document (see docs/definitions.md for the full reference):
 //!
 //! ```yaml
 //! version: 1
