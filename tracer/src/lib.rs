@@ -18,8 +18,9 @@
 //!    of the tree (seccomp stops, syscall exits, fork/exec events, exits) and
 //!    keeps the per-process state (ids, comm, exe).
 //! 5. **Decode** (`decode`): at a seccomp stop, the syscall's arguments are
-//!    read from the stopped task, and the tracer learns whether it needs a
-//!    second stop for the result.
+//!    read from the stopped task by the decoder of its family (`decode::file`,
+//!    `decode::net`, ...), and the tracer learns whether it needs a second
+//!    stop for the result.
 //! 6. **Event** (`event`): the decoded syscall, or a process event, becomes an
 //!    `Event`, queued after the task has been resumed.
 //! 7. **Sink** (`sink`): a writer thread encodes queued events as JSON lines
@@ -45,7 +46,8 @@
 //! Tracing:
 //! - `launch`: fork, install the filter, exec CMD with a PATH search.
 //! - `trace`: the ptrace loop and per-task state.
-//! - `decode`: syscall arguments into named values, by syscall family.
+//! - `decode`: syscall arguments into named values, one decoder per syscall
+//!   family (exec, file, mount, net, creds, process, kernel).
 //! - `signals`: PID-1 signal forwarding, blocking and waiting for signals.
 //! - `sys`: thin safe wrappers over ptrace, wait and memory reads.
 //!
