@@ -1,6 +1,5 @@
 //! Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;

@@ -5,8 +5,7 @@
 //! "marks" itself by creating DIR/mark-LABEL-TID; both traces are rewritten
 //! with labels instead of ids (which also checks that the tracer's pid/tid
 //! fields are right). strace is required: the test fails without it.
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixListener;
 use std::path::Path;

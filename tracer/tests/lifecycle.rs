@@ -1,7 +1,6 @@
 //! PID-1 duties and failure behaviour: exit status, signals, job control,
 //! tracer death, missing ptrace/seccomp, bad usage.
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};

@@ -1,7 +1,6 @@
 //! Process tree following: many processes, threads, exec from a non-leader
 //! thread, vfork, clone3.
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::{HashMap, HashSet};
 
 #[test]

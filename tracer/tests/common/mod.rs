@@ -1,6 +1,5 @@
 //! Helpers for the tracer's integration tests: compile the C test programs,
 //! run the real `kiltx-tracer` binary, read its events.
-#![allow(dead_code)]
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

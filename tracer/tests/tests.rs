@@ -1,0 +1,19 @@
+//! The tracer's integration tests, in one test binary (one link, one run;
+//! as ripgrep's tests/tests.rs). They run the real `kiltx-tracer` binary on
+//! real processes, every one started through `common::tracer_cmd` or
+//! `common::hermetic` (a fixed environment); see tracer/README.md, "Tests".
+//!
+//! Run one module with `cargo test -p kiltx-tracer --test tests events::`.
+
+// Shared helpers: building the C programs in tests/progs, running the
+// tracer, reading its events.
+mod common;
+
+// Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
+mod events;
+// The exec/open/connect/rename events of a workload equal strace's.
+mod ground_truth;
+// PID-1 duties and failure behaviour.
+mod lifecycle;
+// Following the process tree: many processes, threads, vfork, clone3.
+mod process_tree;
