@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,92 +281,94 @@ fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
     ev
 }
 
+/// The writer thread's connection to the sink: files and stderr are opened
+/// before the thread starts; sockets are (re)connected with exponential
+/// backoff.
+struct Link {
+    spec: SinkSpec,
+    conn: Option<Conn>,
+    backoff: Duration,
+    next_try: Instant,
+    reported_conn_error: bool,
+}
+
+impl Link {
+    /// (Re)connect sockets, with exponential backoff; while disconnected the
+    /// queue fills up and the tracer drops (and counts) events.
+    fn reconnect(&mut self) {
+        if self.conn.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        if now < self.next_try {
+            return;
+        }
+        match connect(&self.spec) {
+            Ok(c) => {
+                self.conn = Some(c);
+                self.backoff = Duration::from_millis(50);
+                self.reported_conn_error = false;
+            }
+            Err(e) => {
+                if !self.reported_conn_error {
+                    crate::warn!("kiltx-tracer: event sink unavailable ({e}); retrying");
+                    self.reported_conn_error = true;
+                }
+                self.next_try = now + self.backoff;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+
+    /// Write the encoded events (`n` of them) in `buf`; on failure the
+    /// connection is dropped (to be retried at once) and the whole batch is
+    /// counted as lost.
+    fn write(&mut self, sh: &Shared, buf: &[u8], n: u64) {
+        if buf.is_empty() {
+            return;
+        }
+        if let Some(c) = self.conn.as_mut() {
+            if c.write_all(buf).is_err() {
+                // the line(s) may have been cut: the collector drops
+                // partial lines; count the whole batch as lost.
+                self.conn = None;
+                self.next_try = Instant::now();
+                lock(&sh.state).dropped += n;
+            }
+        }
+    }
+}
+
+/// The writer thread: waits for events (or the time of a stats event, or of
+/// a reconnection), encodes them as JSON lines and writes them in batches,
+/// until the sink is closed and drained.
 fn writer(
     sh: Arc<Shared>,
     spec: SinkSpec,
-    mut conn: Option<Conn>,
+    conn: Option<Conn>,
     container: Option<String>,
     stats_every: Option<Duration>,
 ) {
     let container = container.as_deref();
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut batch: VecDeque<Event> = VecDeque::new();
-    let mut backoff = Duration::from_millis(50);
-    let mut next_try = Instant::now();
+    let mut link = Link {
+        spec,
+        conn,
+        backoff: Duration::from_millis(50),
+        next_try: Instant::now(),
+        reported_conn_error: false,
+    };
     let mut next_stats = stats_every.map(|d| Instant::now() + d);
-    let mut reported_conn_error = false;
     loop {
-        // (Re)connect sockets, with exponential backoff; while disconnected the
-        // queue fills up and the tracer drops (and counts) events.
-        if conn.is_none() {
-            let now = Instant::now();
-            if now >= next_try {
-                match connect(&spec) {
-                    Ok(c) => {
-                        conn = Some(c);
-                        backoff = Duration::from_millis(50);
-                        reported_conn_error = false;
-                    }
-                    Err(e) => {
-                        if !reported_conn_error {
-                            crate::warn!("kiltx-tracer: event sink unavailable ({e}); retrying");
-                            reported_conn_error = true;
-                        }
-                        next_try = now + backoff;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
-                }
-            }
-        }
-        let mut st = lock(&sh.state);
-        let mut final_stats = None;
-        loop {
-            let now = Instant::now();
-            if let Some(t) = next_stats {
-                if now >= t && conn.is_some() {
-                    let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-                    final_stats = Some(stats_event(
-                        seq,
-                        &st,
-                        sh.stops.load(Ordering::Relaxed),
-                        false,
-                    ));
-                    next_stats = stats_every.map(|d| now + d);
-                    break;
-                }
-            }
-            if conn.is_some() && !st.q.is_empty() {
-                break;
-            }
-            if st.closing && (conn.is_some() || st.q.is_empty()) {
-                break;
-            }
-            if st.closing && conn.is_none() && now >= next_try {
-                break;
-            }
-            let mut wait = WRITER_TICK;
-            if let Some(t) = next_stats {
-                wait = wait.min(t.saturating_duration_since(now));
-            }
-            if conn.is_none() {
-                wait = wait.min(next_try.saturating_duration_since(now));
-                if wait.is_zero() {
-                    break;
-                }
-            }
-            st.writer_waiting = true;
-            st = sh
-                .wake_writer
-                .wait_timeout(st, wait.max(Duration::from_millis(1)))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-            st.writer_waiting = false;
-        }
+        link.reconnect();
+        let st = lock(&sh.state);
+        let (mut st, periodic_stats) = wait_for_work(&sh, st, &link, &mut next_stats, stats_every);
         let closing = st.closing;
-        if conn.is_some() {
+        if link.conn.is_some() {
             std::mem::swap(&mut batch, &mut st.q);
         }
-        if closing && conn.is_some() {
+        if closing && link.conn.is_some() {
             let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
             let mut fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), true);
             if let Some(Value::Int(q)) = fin.args.get_mut(2).map(|a| &mut a.1) {
@@ -379,27 +381,17 @@ fn writer(
             sh.not_full.notify_all();
         }
         buf.clear();
-        if let Some(ev) = final_stats {
+        if let Some(ev) = periodic_stats {
             ev.encode(container, &mut buf);
         }
         let n = batch.len() as u64;
         for ev in batch.drain(..) {
             ev.encode(container, &mut buf);
         }
-        if !buf.is_empty() {
-            if let Some(c) = conn.as_mut() {
-                if c.write_all(&buf).is_err() {
-                    // the line(s) may have been cut: the collector drops
-                    // partial lines; count the whole batch as lost.
-                    conn = None;
-                    next_try = Instant::now();
-                    lock(&sh.state).dropped += n;
-                }
-            }
-        }
-        if closing && (conn.is_some() || lock(&sh.state).q.is_empty()) {
+        link.write(&sh, &buf, n);
+        if closing && (link.conn.is_some() || lock(&sh.state).q.is_empty()) {
             let mut st = lock(&sh.state);
-            if conn.is_none() {
+            if link.conn.is_none() {
                 st.dropped += st.q.len() as u64;
                 st.q.clear();
             }
@@ -409,4 +401,55 @@ fn writer(
             return;
         }
     }
+}
+
+/// Wait (holding `st` between waits) until there is something to do: events
+/// to write, a periodic stats event due (returned), the sink closing, or the
+/// time to retry a connection.
+fn wait_for_work<'a>(
+    sh: &'a Shared,
+    mut st: MutexGuard<'a, State>,
+    link: &Link,
+    next_stats: &mut Option<Instant>,
+    stats_every: Option<Duration>,
+) -> (MutexGuard<'a, State>, Option<Event>) {
+    let connected = link.conn.is_some();
+    loop {
+        let now = Instant::now();
+        if let Some(t) = *next_stats {
+            if now >= t && connected {
+                let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
+                let stats = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), false);
+                *next_stats = stats_every.map(|d| now + d);
+                return (st, Some(stats));
+            }
+        }
+        if connected && !st.q.is_empty() {
+            break;
+        }
+        if st.closing && (connected || st.q.is_empty()) {
+            break;
+        }
+        if st.closing && !connected && now >= link.next_try {
+            break;
+        }
+        let mut wait = WRITER_TICK;
+        if let Some(t) = *next_stats {
+            wait = wait.min(t.saturating_duration_since(now));
+        }
+        if !connected {
+            wait = wait.min(link.next_try.saturating_duration_since(now));
+            if wait.is_zero() {
+                break;
+            }
+        }
+        st.writer_waiting = true;
+        st = sh
+            .wake_writer
+            .wait_timeout(st, wait.max(Duration::from_millis(1)))
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+        st.writer_waiting = false;
+    }
+    (st, None)
 }
