@@ -6,13 +6,13 @@ use crate::collect;
 use crate::error::Error;
 use crate::seccomp::CompatPolicy;
 use crate::sink::{Backpressure, SinkSpec};
-use crate::syscalls::{self, Profile};
+use crate::syscalls::{self, IoUring, Profile};
 use std::ffi::OsString;
 
 pub const USAGE: &str = "\
 usage: kiltx-tracer run [OPTIONS] -- CMD [ARG]...
        kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH
-       kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths]
+       kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths] [--io-uring MODE]
 
 run: start CMD (PATH is searched) under ptrace + seccomp and report the
 security-relevant syscalls of it and every process and thread it creates, as
@@ -28,6 +28,10 @@ options for run:
                              sink is slow) | block (slow the application down)
   --compat MODE              trace (default: 32-bit and x32 syscalls are traced
                              with their own numbers) | deny (they fail: ENOSYS)
+  --io-uring MODE            trace (default: setting up a ring is an event, with
+                             \"alert\":\"io_uring\"; what the ring does is not
+                             seen) | deny (io_uring fails with ENOSYS in every
+                             profile; runtimes fall back to plain syscalls)
   --sensitive-path GLOB      also report read-only opens of paths matching GLOB
                              (repeatable; '*' matches within a path component,
                              a trailing '/**' matches a whole tree)
@@ -51,6 +55,7 @@ pub struct RunOpts {
     pub fail_open: bool,
     pub backpressure: Backpressure,
     pub compat: CompatPolicy,
+    pub io_uring: IoUring,
     pub sensitive: Vec<String>,
     pub default_sensitive: bool,
     pub queue: usize,
@@ -66,6 +71,7 @@ impl Default for RunOpts {
             fail_open: false,
             backpressure: Backpressure::Drop,
             compat: CompatPolicy::Trace,
+            io_uring: IoUring::Trace,
             sensitive: Vec::new(),
             default_sensitive: true,
             queue: 16384,
@@ -79,8 +85,8 @@ impl Default for RunOpts {
 pub enum Cmd {
     Run(RunOpts),
     Collect(collect::Listen),
-    /// `syscalls`: the profile, and whether read-only opens stop.
-    Syscalls(Profile, bool),
+    /// `syscalls`: the profile, whether read-only opens stop, io_uring.
+    Syscalls(Profile, bool, IoUring),
     Help,
     Version,
 }
@@ -97,8 +103,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             crate::out!("kiltx-tracer {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        Ok(Cmd::Syscalls(p, read_only)) => {
-            print_syscalls(p, read_only);
+        Ok(Cmd::Syscalls(p, read_only, u)) => {
+            print_syscalls(p, read_only, u);
             0
         }
         Ok(Cmd::Collect(l)) => match collect::run(l) {
@@ -136,14 +142,18 @@ pub fn exit(code: i32) -> ! {
 
 /// `kiltx-tracer syscalls`: the native syscalls a profile stops on, with the
 /// filter's rule for each.
-fn print_syscalls(p: Profile, read_only: bool) {
-    let rules = syscalls::rules(p, read_only || p == Profile::Full);
+fn print_syscalls(p: Profile, read_only: bool, u: IoUring) {
+    let rules = syscalls::rules(p, read_only || p == Profile::Full, u);
     for (nr, sys, name) in arch::table(arch::Abi::Native) {
         if let Some((_, rule)) = rules.iter().find(|(s, _)| *s == sys) {
             match rule {
                 syscalls::Rule::Trace => crate::out!("{name}\t{nr}\talways"),
                 syscalls::Rule::TraceIfWriteIntent(i) => {
                     crate::out!("{name}\t{nr}\tif args[{i}] & (O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)")
+                }
+                syscalls::Rule::TraceIfNonZero(i) => crate::out!("{name}\t{nr}\tif args[{i}] != 0"),
+                syscalls::Rule::Errno(e) => {
+                    crate::out!("{name}\t{nr}\tdenied: {}", crate::event::errno_name(*e))
                 }
             }
         }
@@ -190,6 +200,10 @@ fn parse_profile(v: &str) -> Result<Profile, Error> {
         .ok_or_else(|| usage(format!("--profile {v}: expected minimal, default or full")))
 }
 
+fn parse_io_uring(v: &str) -> Result<IoUring, Error> {
+    IoUring::parse(v).ok_or_else(|| usage(format!("--io-uring {v}: expected trace or deny")))
+}
+
 /// `kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH`
 fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
     let mut listen = None;
@@ -218,18 +232,20 @@ fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
     Ok(Cmd::Collect(listen))
 }
 
-/// `kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths]`
+/// `kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths] [--io-uring MODE]`
 fn parse_syscalls(mut it: Args) -> Result<Cmd, Error> {
     let mut profile = Profile::Default;
     let mut read_only = true;
+    let mut io_uring = IoUring::Trace;
     while let Some(a) = it.next() {
         match a.to_string_lossy().as_ref() {
             "--profile" => profile = parse_profile(&next_str(&mut it).unwrap_or_default())?,
             "--no-default-sensitive-paths" => read_only = false,
+            "--io-uring" => io_uring = parse_io_uring(&next_str(&mut it).unwrap_or_default())?,
             other => return Err(usage(format!("syscalls: unexpected argument '{other}'"))),
         }
     }
-    Ok(Cmd::Syscalls(profile, read_only))
+    Ok(Cmd::Syscalls(profile, read_only, io_uring))
 }
 
 /// `kiltx-tracer run [OPTIONS] [--] CMD [ARG]...`: options end at `--` or at
@@ -306,6 +322,7 @@ fn set_run_option(
                 _ => return Err(usage(format!("--compat {v}: expected trace or deny"))),
             };
         }
+        "--io-uring" => o.io_uring = parse_io_uring(&value("--io-uring")?)?,
         "--sensitive-path" => {
             let v = value("--sensitive-path")?;
             if !v.starts_with('/') {

@@ -11,6 +11,7 @@ pub enum Value {
     Strs(Vec<String>),
     Names(Vec<std::borrow::Cow<'static, str>>),
     Obj(Vec<(&'static str, Value)>),
+    List(Vec<Value>),
 }
 
 /// Identity of the task an event is about, as known to the tracer.
@@ -64,6 +65,8 @@ pub struct Event {
     pub abi: &'static str,
     pub args: Vec<(&'static str, Value)>,
     pub outcome: Outcome,
+    /// A name a rule can key on (`io_uring`); not encoded when `None`.
+    pub alert: Option<&'static str>,
 }
 
 impl Event {
@@ -77,6 +80,7 @@ impl Event {
             abi: "",
             args: Vec::new(),
             outcome: Outcome::NotCaptured,
+            alert: None,
         }
     }
 
@@ -124,6 +128,10 @@ impl Event {
             out.extend_from_slice(b",\"abi\":");
             push_str(out, self.abi);
         }
+        if let Some(a) = self.alert {
+            out.extend_from_slice(b",\"alert\":");
+            push_str(out, a);
+        }
         out.extend_from_slice(b",\"args\":");
         push_obj(out, &self.args);
         if self.kind == Kind::Syscall || self.kind == Kind::Process {
@@ -167,6 +175,16 @@ fn push_value(out: &mut Vec<u8>, v: &Value) {
         Value::Strs(list) => push_strs(out, list),
         Value::Names(list) => push_strs(out, list),
         Value::Obj(fields) => push_obj(out, fields),
+        Value::List(list) => {
+            out.push(b'[');
+            for (i, v) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_value(out, v);
+            }
+            out.push(b']');
+        }
     }
 }
 

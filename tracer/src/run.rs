@@ -40,7 +40,10 @@ pub fn run(o: RunOpts) -> Result<i32, Error> {
     // In the default profile, read-only opens stop only when there are
     // sensitive paths to look for (BPF cannot read the path).
     let read_only_opens = o.profile == Profile::Full || !sensitive.is_empty();
-    let filter = Filter::build(&syscalls::rules(o.profile, read_only_opens), o.compat);
+    let filter = Filter::build(
+        &syscalls::rules(o.profile, read_only_opens, o.io_uring),
+        o.compat,
+    );
     if std::env::var_os("KILTX_TRACER_REGS_ONLY").is_some_and(|v| v == "1") {
         sys::set_regs_only();
     }
@@ -51,8 +54,14 @@ pub fn run(o: RunOpts) -> Result<i32, Error> {
     let status = match launch::spawn_traced(&prepared, &filter.prog, trace::PTRACE_OPTIONS) {
         Ok(pid) => {
             signals::forward_to(pid);
-            let mut t =
-                trace::Tracer::new(&filter, &sink, sensitive, o.profile == Profile::Full, pid);
+            let mut t = trace::Tracer::new(
+                &filter,
+                &sink,
+                sensitive,
+                o.profile == Profile::Full,
+                o.io_uring,
+                pid,
+            );
             t.run().status()
         }
         Err(e @ (Error::Ptrace(_) | Error::Seccomp(_))) if o.fail_open => {

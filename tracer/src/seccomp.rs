@@ -4,7 +4,7 @@
 //! either traced like the native one or denied outright (`--compat deny`).
 //!
 //! The filter only looks at the architecture and the syscall number, except
-//! for write-intent checks on open flags. The kernel's seccomp action cache
+//! for write-intent checks on open flags and sendto's address argument. The kernel's seccomp action cache
 //! therefore recognises every untraced syscall as "always allow" and skips the
 //! filter for it entirely.
 use crate::arch::{self, Abi};
@@ -92,6 +92,21 @@ impl Filter {
                         // reload the number for the next comparisons
                         p.push(stmt(BPF_LD_W_ABS, OFF_NR));
                     }
+                    Rule::TraceIfNonZero(i) => {
+                        // a pointer: both halves must be 0 for ALLOW
+                        p.push(jump(BPF_JEQ_K, nr, 0, 6));
+                        p.push(stmt(BPF_LD_W_ABS, off_arg_low(*i)));
+                        p.push(jump(BPF_JEQ_K, 0, 0, 3));
+                        p.push(stmt(BPF_LD_W_ABS, off_arg_low(*i) + 4));
+                        p.push(jump(BPF_JEQ_K, 0, 0, 1));
+                        p.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
+                        p.push(ret_trace);
+                        p.push(stmt(BPF_LD_W_ABS, OFF_NR));
+                    }
+                    Rule::Errno(e) => {
+                        p.push(jump(BPF_JEQ_K, nr, 0, 1));
+                        p.push(stmt(BPF_RET_K, SECCOMP_RET_ERRNO | (*e as u32 & 0xffff)));
+                    }
                 }
             }
             p.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
@@ -173,13 +188,16 @@ fn errno() -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syscalls::{rules, Profile};
+    use crate::syscalls::{rules, IoUring, Profile};
 
     #[test]
     fn filter_jumps_stay_in_range() {
         for p in [Profile::Minimal, Profile::Default, Profile::Full] {
-            for c in [CompatPolicy::Trace, CompatPolicy::Deny] {
-                let f = Filter::build(&rules(p, false), c);
+            for (c, u) in [
+                (CompatPolicy::Trace, IoUring::Trace),
+                (CompatPolicy::Deny, IoUring::Deny),
+            ] {
+                let f = Filter::build(&rules(p, false, u), c);
                 assert!(f.prog.len() < 4096);
                 for (i, ins) in f.prog.iter().enumerate() {
                     if ins.code == BPF_JA {

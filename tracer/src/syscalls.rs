@@ -50,6 +50,14 @@ pub enum Sys {
     MemfdCreate,
     InitModule,
     FinitModule,
+    /// Setting up an io_uring: the ring's operations (open, write, connect,
+    /// ...) run in the kernel without syscalls the filter could see.
+    IoUringSetup,
+    /// Datagrams to an address (an unconnected UDP socket): sendto with a
+    /// non-NULL address, sendmsg/sendmmsg with a `msg_name`.
+    Sendto,
+    Sendmsg,
+    Sendmmsg,
     // full profile only
     Truncate,
     Socket,
@@ -64,6 +72,8 @@ pub enum Sys {
     ProcessVmWritev,
     Bpf,
     DeleteModule,
+    IoUringEnter,
+    IoUringRegister,
     /// i386 multiplexed socket call (connect/bind/... on 32-bit).
     Socketcall,
 }
@@ -148,6 +158,10 @@ pub const DEFAULT_EXTRA: &[Sys] = &[
     Sys::InitModule,
     Sys::FinitModule,
     Sys::Socketcall,
+    Sys::IoUringSetup,
+    Sys::Sendto,
+    Sys::Sendmsg,
+    Sys::Sendmmsg,
 ];
 
 pub const FULL_EXTRA: &[Sys] = &[
@@ -164,7 +178,36 @@ pub const FULL_EXTRA: &[Sys] = &[
     Sys::ProcessVmWritev,
     Sys::Bpf,
     Sys::DeleteModule,
+    Sys::IoUringEnter,
+    Sys::IoUringRegister,
 ];
+
+/// What happens to io_uring (`--io-uring`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoUring {
+    /// Setting up a ring is an event (every profile but minimal); the ring's
+    /// operations are not seen.
+    Trace,
+    /// io_uring_setup fails with ENOSYS in every profile (an event, so that
+    /// the attempt is seen); io_uring_enter and io_uring_register fail with
+    /// ENOSYS in the filter (a ring fd received from elsewhere is unusable).
+    Deny,
+}
+
+impl IoUring {
+    pub fn parse(s: &str) -> Option<IoUring> {
+        match s {
+            "trace" => Some(IoUring::Trace),
+            "deny" => Some(IoUring::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// The errno a denied io_uring syscall fails with: ENOSYS reads as "this
+/// kernel has no io_uring", which libuv, liburing users and the JVM's
+/// io_uring back-ends all answer by falling back to plain syscalls.
+pub const IO_URING_DENIED: i32 = libc::ENOSYS;
 
 /// How the filter treats one syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,26 +216,47 @@ pub enum Rule {
     Trace,
     /// Stop only when the flags argument (index) has one of `WRITE_INTENT`'s bits.
     TraceIfWriteIntent(usize),
+    /// Stop only when argument (index) is not 0 (sendto's address).
+    TraceIfNonZero(usize),
+    /// Fail with this errno in the filter, without a stop.
+    Errno(i32),
 }
 
-/// The syscalls a profile stops on, with their rule.
+/// The syscalls a profile stops on (or denies), with their rule.
 /// `read_only_opens`: stop on read-only opens too (full profile, or a non-empty
 /// sensitive-path list in the default profile).
-pub fn rules(profile: Profile, read_only_opens: bool) -> Vec<(Sys, Rule)> {
+pub fn rules(profile: Profile, read_only_opens: bool, io_uring: IoUring) -> Vec<(Sys, Rule)> {
     let mut v: Vec<(Sys, Rule)> = MINIMAL.iter().map(|s| (*s, Rule::Trace)).collect();
+    if io_uring == IoUring::Deny {
+        // in every profile: the setup stops (the tracer fails it and reports
+        // the attempt), the other two fail in the filter
+        v.push((Sys::IoUringSetup, Rule::Trace));
+        v.push((Sys::IoUringEnter, Rule::Errno(IO_URING_DENIED)));
+        v.push((Sys::IoUringRegister, Rule::Errno(IO_URING_DENIED)));
+    }
     if profile == Profile::Minimal {
         return v;
     }
     let all_opens = read_only_opens || profile == Profile::Full;
     for s in DEFAULT_EXTRA {
-        let rule = match open_flags_arg(*s) {
-            Some(i) if !all_opens => Rule::TraceIfWriteIntent(i),
+        if v.iter().any(|(d, _)| d == s) {
+            continue;
+        }
+        let rule = match (open_flags_arg(*s), s) {
+            (Some(i), _) if !all_opens => Rule::TraceIfWriteIntent(i),
+            // send() is sendto(fd, buf, len, flags, NULL, 0): a connected
+            // socket's sends never stop
+            (_, Sys::Sendto) => Rule::TraceIfNonZero(4),
             _ => Rule::Trace,
         };
         v.push((*s, rule));
     }
     if profile == Profile::Full {
-        v.extend(FULL_EXTRA.iter().map(|s| (*s, Rule::Trace)));
+        for s in FULL_EXTRA {
+            if !v.iter().any(|(d, _)| d == s) {
+                v.push((*s, Rule::Trace));
+            }
+        }
     }
     v
 }
@@ -234,5 +298,6 @@ pub fn needs_result(sys: Sys) -> bool {
                 | Sys::InitModule
                 | Sys::FinitModule
                 | Sys::Socketcall
+                | Sys::IoUringSetup
         )
 }

@@ -7,7 +7,7 @@ use crate::event::{Event, Kind, Outcome, Value, Who};
 use crate::seccomp::Filter;
 use crate::sink::Sink;
 use crate::sys::{self, OP_EXIT};
-use crate::syscalls::{self, Sys};
+use crate::syscalls::{self, IoUring, Sys};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,6 +39,7 @@ struct Pending {
     ts: (i64, u32),
     args: Vec<(&'static str, Value)>,
     exit_ptrs: Option<(u64, u64)>,
+    alert: Option<&'static str>,
 }
 
 struct Task {
@@ -51,6 +52,7 @@ pub struct Tracer<'a> {
     sink: &'a Sink,
     sensitive: PathList,
     all_opens: bool,
+    io_uring: IoUring,
     tasks: HashMap<i32, Task>,
     procs: HashMap<i32, Proc>,
     /// New tasks whose first stop came before their parent's fork event.
@@ -124,6 +126,7 @@ impl<'a> Tracer<'a> {
         sink: &'a Sink,
         sensitive: PathList,
         all_opens: bool,
+        io_uring: IoUring,
         app: i32,
     ) -> Tracer<'a> {
         let mut t = Tracer {
@@ -131,6 +134,7 @@ impl<'a> Tracer<'a> {
             sink,
             sensitive,
             all_opens,
+            io_uring,
             tasks: HashMap::new(),
             procs: HashMap::new(),
             unannounced: HashMap::new(),
@@ -395,8 +399,25 @@ impl<'a> Tracer<'a> {
         let ctx = Ctx {
             sensitive: &self.sensitive,
             all_opens: self.all_opens,
+            io_uring: self.io_uring,
         };
         let d = decode::entry(&ctx, tid, abi, entry.sys, &info.args);
+        if let Some(errno) = d.deny {
+            // fail the call without running it; no exit stop is needed
+            let outcome = match arch::deny_syscall(tid, errno) {
+                Ok(()) => Outcome::Err(errno),
+                Err(_) => Outcome::NotCaptured,
+            };
+            let _ = sys::cont(tid, 0);
+            let mut ev = Event::new(Kind::Syscall, self.sink.next_seq(), entry.name);
+            ev.ts = ts;
+            ev.abi = abi.name();
+            ev.args = d.args;
+            ev.alert = d.alert;
+            ev.outcome = outcome;
+            self.emit(ev, tid);
+            return;
+        }
         let is_exec = matches!(entry.sys, Sys::Execve | Sys::Execveat);
         if d.want_result || is_exec {
             if let Some(t) = self.tasks.get_mut(&tid) {
@@ -407,6 +428,7 @@ impl<'a> Tracer<'a> {
                     ts,
                     args: d.args,
                     exit_ptrs: d.exit_ptrs,
+                    alert: d.alert,
                 });
             }
             let _ = sys::cont_to_exit(tid, 0);
@@ -418,6 +440,7 @@ impl<'a> Tracer<'a> {
             ev.ts = ts;
             ev.abi = abi.name();
             ev.args = d.args;
+            ev.alert = d.alert;
             self.emit(ev, tid);
         }
     }
@@ -464,6 +487,7 @@ impl<'a> Tracer<'a> {
         ev.abi = p.abi.name();
         ev.args = args;
         ev.outcome = outcome;
+        ev.alert = p.alert;
         ev.who = who;
         self.sink.push(ev);
     }
@@ -474,6 +498,7 @@ impl<'a> Tracer<'a> {
         ev.abi = p.abi.name();
         ev.args = p.args;
         ev.outcome = outcome;
+        ev.alert = p.alert;
         self.emit(ev, tid);
     }
 

@@ -9,6 +9,8 @@
 // tracer, reading its events.
 mod common;
 
+// io_uring, datagrams, signal names: ways to act without an event.
+mod blind_spots;
 // Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
 mod events;
 // The exec/open/connect/rename events of a workload equal strace's.

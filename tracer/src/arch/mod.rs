@@ -1,6 +1,6 @@
 //! Architecture-specific parts: audit architectures, syscall numbering,
 //! register access. Only x86_64 exists today; an `aarch64.rs` providing the same
-//! items (`NATIVE_AUDIT_ARCH`, `abi_of`, `table`, `skip_syscall`, `fork_event_regs`,
+//! items (`NATIVE_AUDIT_ARCH`, `abi_of`, `table`, `deny_syscall`, `fork_event_regs`,
 //! `POINTER_SIZE`) can be added behind `#[cfg(target_arch = "aarch64")]`.
 
 #[cfg(target_arch = "x86_64")]

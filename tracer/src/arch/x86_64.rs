@@ -85,6 +85,10 @@ pub const NATIVE: &[(u32, Sys, &str)] = &[
     (nr!(SYS_memfd_create), Sys::MemfdCreate, "memfd_create"),
     (nr!(SYS_init_module), Sys::InitModule, "init_module"),
     (nr!(SYS_finit_module), Sys::FinitModule, "finit_module"),
+    (nr!(SYS_io_uring_setup), Sys::IoUringSetup, "io_uring_setup"),
+    (nr!(SYS_sendto), Sys::Sendto, "sendto"),
+    (nr!(SYS_sendmsg), Sys::Sendmsg, "sendmsg"),
+    (nr!(SYS_sendmmsg), Sys::Sendmmsg, "sendmmsg"),
     (nr!(SYS_truncate), Sys::Truncate, "truncate"),
     (nr!(SYS_socket), Sys::Socket, "socket"),
     (nr!(SYS_kill), Sys::Kill, "kill"),
@@ -106,6 +110,12 @@ pub const NATIVE: &[(u32, Sys, &str)] = &[
     ),
     (nr!(SYS_bpf), Sys::Bpf, "bpf"),
     (nr!(SYS_delete_module), Sys::DeleteModule, "delete_module"),
+    (nr!(SYS_io_uring_enter), Sys::IoUringEnter, "io_uring_enter"),
+    (
+        nr!(SYS_io_uring_register),
+        Sys::IoUringRegister,
+        "io_uring_register",
+    ),
 ];
 
 /// i386 numbers (from arch/x86/entry/syscalls/syscall_32.tbl). Several
@@ -182,6 +192,12 @@ pub const COMPAT: &[(u32, Sys, &str)] = &[
     (348, Sys::ProcessVmWritev, "process_vm_writev"),
     (357, Sys::Bpf, "bpf"),
     (129, Sys::DeleteModule, "delete_module"),
+    (425, Sys::IoUringSetup, "io_uring_setup"),
+    (426, Sys::IoUringEnter, "io_uring_enter"),
+    (427, Sys::IoUringRegister, "io_uring_register"),
+    (369, Sys::Sendto, "sendto"),
+    (370, Sys::Sendmsg, "sendmsg"),
+    (345, Sys::Sendmmsg, "sendmmsg"),
 ];
 
 /// x32 numbers: `X32_SYSCALL_BIT | native number`, except for the syscalls
@@ -193,6 +209,9 @@ pub fn x32_number(native_nr: u32, sys: Sys) -> u32 {
         Sys::ProcessVmReadv => 539,
         Sys::ProcessVmWritev => 540,
         Sys::Execveat => 545,
+        // their msghdr has 32-bit pointers: compat entries
+        Sys::Sendmsg => 518,
+        Sys::Sendmmsg => 538,
         _ => native_nr,
     };
     X32_SYSCALL_BIT | nr
@@ -208,6 +227,29 @@ pub fn table(abi: Abi) -> Vec<(u32, Sys, &'static str)> {
             .map(|(nr, sys, name)| (x32_number(*nr, *sys), *sys, *name))
             .collect(),
     }
+}
+
+/// Make the syscall a tracee is stopped in (at its seccomp stop) fail with
+/// `errno` without running: the number becomes -1 (skipped) and the return
+/// register already holds the result.
+pub fn deny_syscall(pid: i32, errno: i32) -> std::io::Result<()> {
+    let mut r = get_regs(pid)?;
+    r.orig_rax = u64::MAX;
+    r.rax = (-i64::from(errno)) as u64;
+    // SAFETY: PTRACE_SETREGS reads a user_regs_struct from the pointer we
+    // pass; it lives for the call.
+    let rc = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETREGS,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            &r as *const libc::user_regs_struct,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Registers of interest at a fork/clone event stop: the syscall number and

@@ -53,6 +53,14 @@ const RENAME_FLAGS: FlagTable = &[
     (4, "RENAME_WHITEOUT"),
 ];
 
+/// The mode argument is only used with O_CREAT or O_TMPFILE. O_TMPFILE
+/// includes the O_DIRECTORY bit, so it must be tested as a whole: a plain
+/// O_DIRECTORY open has no mode.
+fn mode_matters(flags: u64) -> bool {
+    let tmpfile = libc::O_TMPFILE as u64;
+    flags & (libc::O_CREAT as u64) != 0 || flags & tmpfile == tmpfile
+}
+
 fn write_intent(flags: u64) -> bool {
     flags & u64::from(WRITE_INTENT) != 0
 }
@@ -94,7 +102,7 @@ pub fn open(c: &Call, e: &mut Entry) {
     }
     let abs = push_path(v, "path", "abspath", c.tid, dirfd, paddr);
     v.push(("flags", Value::Names(open_flags(flags))));
-    if flags & (libc::O_CREAT as u64) != 0 || flags & (libc::O_TMPFILE as u64) != 0 {
+    if mode_matters(flags) {
         v.push(("mode", octal(mode)));
     }
     if !write_intent(flags) && !c.ctx.all_opens {
@@ -214,5 +222,13 @@ mod tests {
             open_flags(f),
             vec!["O_WRONLY", "O_CREAT", "O_TRUNC", "O_CLOEXEC"]
         );
+    }
+
+    #[test]
+    fn mode_only_with_creat_or_tmpfile() {
+        assert!(!mode_matters((libc::O_RDONLY | libc::O_DIRECTORY) as u64));
+        assert!(!mode_matters(libc::O_WRONLY as u64));
+        assert!(mode_matters((libc::O_WRONLY | libc::O_CREAT) as u64));
+        assert!(mode_matters((libc::O_RDWR | libc::O_TMPFILE) as u64));
     }
 }

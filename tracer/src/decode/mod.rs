@@ -7,9 +7,9 @@
 //! Families: `exec` (execve, execveat), `file` (opens, and creating, renaming,
 //! linking, removing, chmod/chown, truncate), `mount` (mount, umount2,
 //! move_mount, chroot, pivot_root), `net` (socket, connect, bind, listen,
-//! accept, i386 socketcall), `creds` (set*id, capset), `process` (ptrace,
+//! accept, datagrams sent to an address, i386 socketcall), `creds` (set*id, capset), `process` (ptrace,
 //! kill & co., unshare, setns, process_vm_*), `kernel` (modules, bpf,
-//! memfd_create). Fork, clone and exit are process events, decoded by
+//! memfd_create), `io_uring` (io_uring_setup, _enter, _register). Fork, clone and exit are process events, decoded by
 //! `trace` from ptrace events rather than here.
 //!
 //! Shared helpers: `mem` (bounded reads of the tracee's memory), `path`
@@ -22,6 +22,7 @@ use crate::syscalls::{self, Sys};
 mod creds;
 mod exec;
 mod file;
+mod io_uring;
 mod kernel;
 mod mem;
 mod mount;
@@ -44,12 +45,17 @@ pub struct Entry {
     pub want_result: bool,
     /// Pointers needed at exit (accept: addr, addrlen).
     pub exit_ptrs: Option<(u64, u64)>,
+    /// Make the syscall fail with this errno instead of running it.
+    pub deny: Option<i32>,
+    /// The event's `alert` (a name a rule can key on).
+    pub alert: Option<&'static str>,
 }
 
 pub struct Ctx<'a> {
     pub sensitive: &'a PathList,
     /// Full profile: report read-only opens of every path (and socket()).
     pub all_opens: bool,
+    pub io_uring: crate::syscalls::IoUring,
 }
 
 /// One syscall at its entry stop, as a family decoder sees it.
@@ -75,6 +81,8 @@ pub fn entry(ctx: &Ctx, tid: i32, abi: Abi, sys: Sys, a: &[u64; 6]) -> Entry {
         report: true,
         want_result: false,
         exit_ptrs: None,
+        deny: None,
+        alert: None,
     };
     let mut call = Call {
         ctx,
@@ -95,7 +103,7 @@ pub fn entry(ctx: &Ctx, tid: i32, abi: Abi, sys: Sys, a: &[u64; 6]) -> Entry {
         }
     }
     dispatch(&call, &mut e);
-    e.want_result = e.report && syscalls::needs_result(call.sys);
+    e.want_result = e.report && e.deny.is_none() && syscalls::needs_result(call.sys);
     e
 }
 
@@ -112,6 +120,8 @@ fn dispatch(call: &Call, e: &mut Entry) {
         }
         Mount | Umount2 | MoveMount | Chroot | PivotRoot => mount::decode(call, e),
         Socket | Connect | Bind | Listen | Accept | Accept4 => net::decode(call, e),
+        Sendto | Sendmsg | Sendmmsg => net::datagram(call, e),
+        IoUringSetup | IoUringEnter | IoUringRegister => io_uring::decode(call, e),
         Setuid | Setgid | Setfsuid | Setfsgid | Setreuid | Setregid | Setresuid | Setresgid
         | Capset => creds::decode(call, e),
         Ptrace | Kill | Tkill | Tgkill | Unshare | Setns | ProcessVmReadv | ProcessVmWritev => {

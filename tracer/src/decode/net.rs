@@ -1,9 +1,13 @@
 //! Sockets: socket, connect, bind, listen, accept, accept4, and i386's
 //! socketcall (which multiplexes them); socket addresses (inet, inet6, unix).
 //! An accept's peer address is read at its exit stop (`accept_peer`).
+//! Datagrams sent to an address (sendto, sendmsg, sendmmsg): reported only
+//! when the call names a destination; the sends of a connected socket (no
+//! address) produce no event (`datagram`).
 use super::mem::read_exact;
 use super::values::{flag_names, int32, FlagTable};
 use super::{Call, Entry};
+use crate::arch;
 use crate::event::Value;
 use crate::sys;
 use crate::syscalls::Sys;
@@ -33,6 +37,9 @@ pub fn socketcall(c: &Call, e: &mut Entry) -> Option<(Sys, [u64; 6])> {
         4 => ("listen", Some(Sys::Listen)),
         5 => ("accept", Some(Sys::Accept)),
         18 => ("accept4", Some(Sys::Accept4)),
+        11 => ("sendto", Some(Sys::Sendto)),
+        16 => ("sendmsg", Some(Sys::Sendmsg)),
+        20 => ("sendmmsg", Some(Sys::Sendmmsg)),
         1 => ("socket", None),
         _ => ("other", None),
     };
@@ -68,6 +75,96 @@ pub fn decode(c: &Call, e: &mut Entry) {
         }
         _ => {} // not a socket syscall (see decode::entry)
     }
+}
+
+const MSG_FLAGS: FlagTable = &[
+    (libc::MSG_OOB as u64, "MSG_OOB"),
+    (libc::MSG_DONTROUTE as u64, "MSG_DONTROUTE"),
+    (libc::MSG_DONTWAIT as u64, "MSG_DONTWAIT"),
+    (libc::MSG_EOR as u64, "MSG_EOR"),
+    (libc::MSG_CONFIRM as u64, "MSG_CONFIRM"),
+    (libc::MSG_NOSIGNAL as u64, "MSG_NOSIGNAL"),
+    (libc::MSG_MORE as u64, "MSG_MORE"),
+    (libc::MSG_FASTOPEN as u64, "MSG_FASTOPEN"),
+    (0x400_0000, "MSG_ZEROCOPY"),
+];
+
+/// `UIO_MAXIOV`: the kernel sends at most this many messages per sendmmsg.
+const MMSG_MAX: u64 = 1024;
+
+/// sendto, sendmsg, sendmmsg: an event only when a destination address is
+/// given (a datagram to an address, or TCP fast open); the filter already
+/// lets sendto without an address through, sendmsg's `msg_name` is in
+/// memory, so it is read here. One stop, no result.
+pub fn datagram(c: &Call, e: &mut Entry) {
+    let (tid, a) = (c.tid, &c.a);
+    let psz = arch::pointer_size(c.abi) as u64;
+    let mut addrs = Vec::new();
+    let (flags, extra) = match c.sys {
+        Sys::Sendto => {
+            if a[4] != 0 {
+                addrs.push(sockaddr(tid, a[4], a[5]));
+            }
+            (a[3], ("len", Value::Int(a[2] as i64)))
+        }
+        Sys::Sendmsg => {
+            if let Some((name, len)) = msg_name(tid, a[1], psz) {
+                addrs.push(sockaddr(tid, name, len));
+            }
+            (a[2], ("len", Value::Null))
+        }
+        _ => {
+            // struct mmsghdr: a msghdr (7 pointer-sized words, the last an
+            // int rounded up) and an unsigned int, rounded up
+            let stride = 8 * psz;
+            let vlen = (a[2] & 0xffff_ffff).min(MMSG_MAX);
+            for i in 0..vlen {
+                if let Some((name, len)) = msg_name(tid, a[1].wrapping_add(i * stride), psz) {
+                    let addr = sockaddr(tid, name, len);
+                    if !addrs.contains(&addr) {
+                        addrs.push(addr);
+                    }
+                }
+            }
+            (a[3], ("vlen", Value::Int(i64::from(a[2] as u32))))
+        }
+    };
+    e.report = !addrs.is_empty();
+    if !e.report {
+        return;
+    }
+    let v = &mut e.args;
+    v.push(("fd", int32(a[0])));
+    if c.sys == Sys::Sendmmsg {
+        v.push(("addrs", Value::List(addrs)));
+    } else {
+        v.push(("addr", addrs.swap_remove(0)));
+    }
+    if extra.1 != Value::Null {
+        v.push(extra);
+    }
+    v.push((
+        "flags",
+        Value::Names(flag_names(flags & 0xffff_ffff, MSG_FLAGS)),
+    ));
+}
+
+/// A msghdr's `msg_name` and `msg_namelen`, when the name is set; a msghdr
+/// that cannot be read counts as named (the address shows as `null`), so an
+/// unreadable one is not silently skipped.
+fn msg_name(tid: i32, hdr: u64, psz: u64) -> Option<(u64, u64)> {
+    let mut b = [0u8; 12];
+    let n = psz as usize + 4;
+    if read_exact(tid, hdr, &mut b[..n]).is_none() {
+        return Some((0, 0));
+    }
+    let name = if psz == 8 {
+        u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+    } else {
+        u64::from(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let len = u32::from_ne_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]);
+    (name != 0).then_some((name, u64::from(len)))
 }
 
 /// socket()'s domain: the common ones by name, others as a number.

@@ -58,8 +58,10 @@ pub const AT_FLAGS: FlagTable = &[
     (libc::AT_EMPTY_PATH as u64, "AT_EMPTY_PATH"),
 ];
 
+/// A mode in octal, as strace prints it (`%#03o`): a leading 0 and at least
+/// three characters, so "000", "0644", "04755".
 pub fn octal(v: u64) -> Value {
-    Value::Str(format!("0{:o}", v & 0o7777))
+    Value::Str(format!("{:0>3}", format!("0{:o}", v & 0o7777)))
 }
 
 pub fn int32(v: u64) -> Value {
@@ -71,6 +73,8 @@ pub fn id(v: u64) -> Value {
     Value::Int(i64::from(v as u32 as i32))
 }
 
+/// A signal's name; every standard signal (1-31) by name, real-time ones as
+/// `SIGRTMIN`, `SIGRT_1` ... `SIGRT_32`, anything else as `SIG<n>`.
 pub fn signal_name(sig: i32) -> String {
     let n = match sig {
         libc::SIGHUP => "SIGHUP",
@@ -94,9 +98,56 @@ pub fn signal_name(sig: i32) -> String {
         libc::SIGTSTP => "SIGTSTP",
         libc::SIGTTIN => "SIGTTIN",
         libc::SIGTTOU => "SIGTTOU",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
         libc::SIGSYS => "SIGSYS",
         0 => "0",
+        // real-time signals with the kernel's numbering, as strace names them
+        32 => "SIGRTMIN",
+        33..=64 => return format!("SIGRT_{}", sig - 32),
         _ => return format!("SIG{sig}"),
     };
     n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_standard_signal_has_its_name() {
+        for sig in 1..=31 {
+            let n = signal_name(sig);
+            assert!(
+                n.starts_with("SIG") && n[3..].parse::<i32>().is_err(),
+                "{sig}: {n}"
+            );
+        }
+        assert_eq!(signal_name(16), "SIGSTKFLT");
+        assert_eq!(signal_name(23), "SIGURG");
+        assert_eq!(signal_name(30), "SIGPWR");
+        assert_eq!(signal_name(32), "SIGRTMIN");
+        assert_eq!(signal_name(34), "SIGRT_2");
+        assert_eq!(signal_name(65), "SIG65");
+    }
+
+    #[test]
+    fn modes_have_one_format() {
+        let m = |v| match octal(v) {
+            Value::Str(s) => s,
+            _ => String::new(),
+        };
+        assert_eq!(m(0), "000");
+        assert_eq!(m(0o5), "005");
+        assert_eq!(m(0o644), "0644");
+        assert_eq!(m(0o4755), "04755");
+        assert_eq!(m(0o100644), "0644");
+    }
 }
