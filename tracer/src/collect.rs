@@ -1,7 +1,9 @@
 //! `kiltx-tracer collect`: the sidecar's entrypoint. Accepts any number of
 //! tracers on a TCP or Unix socket and writes the JSON lines they send to
 //! stdout, one whole line at a time. A client that disconnects mid-line loses
-//! that partial line only. Runs until SIGTERM or SIGINT (exit 0).
+//! that partial line only; a stream that does not end with the tracer's final
+//! stats event is followed by a `{"type":"collector","args":{"stream":"cut",..}}`
+//! line. Runs until SIGTERM or SIGINT (exit 0).
 use crate::error::Error;
 use crate::signals;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -29,20 +31,43 @@ impl Listen {
     }
 }
 
-/// Copy complete lines from `r` to stdout.
+/// Is this line a tracer's final stats event (`kiltx-tracer run` ends every
+/// stream it can with one; see sink.rs)?
+fn is_final_stats(line: &[u8]) -> bool {
+    const STATS: &[u8] = b"\"type\":\"stats\"";
+    line.starts_with(b"{\"ts\":")
+        && line.windows(STATS.len()).any(|w| w == STATS)
+        && line.ends_with(b"\"final\":true}}\n")
+}
+
+/// Write `line` to stdout (whole, under the lock).
+fn emit(line: &[u8]) {
+    let out = std::io::stdout();
+    let mut lock = out.lock();
+    if lock.write_all(line).and_then(|_| lock.flush()).is_err() {
+        // stdout is gone: nothing sensible left to do
+        crate::sys::exit_now(1);
+    }
+}
+
+/// Copy complete lines from `r` to stdout. A stream that does not end with
+/// a final stats event (the tracer was killed, its connection broke, or its
+/// exit deadline passed mid-line) is followed by a `collector` line saying so.
 fn pump<R: Read>(r: R) {
     let mut r = BufReader::with_capacity(64 * 1024, r);
     let mut line = Vec::with_capacity(1024);
     let mut skipping = false;
-    loop {
+    let mut lines: u64 = 0;
+    let mut clean = false;
+    let cut_bytes = loop {
         line.clear();
         let n = match (&mut r).take(MAX_LINE as u64).read_until(b'\n', &mut line) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
+            Err(_) => break line.len(),
         };
         if n == 0 {
-            return; // EOF; a partial line (if any) was already dropped
+            break 0; // EOF at a line boundary
         }
         if line.last() != Some(&b'\n') {
             if n >= MAX_LINE {
@@ -50,19 +75,28 @@ fn pump<R: Read>(r: R) {
                 skipping = true;
                 continue;
             }
-            return; // EOF mid-line: drop the partial line
+            break n; // EOF mid-line: drop the partial line
         }
         if skipping {
             skipping = false;
             continue;
         }
-        let out = std::io::stdout();
-        let mut lock = out.lock();
-        if lock.write_all(&line).and_then(|_| lock.flush()).is_err() {
-            // stdout is gone: nothing sensible left to do
-            crate::sys::exit_now(1);
-        }
+        lines += 1;
+        clean = is_final_stats(&line);
+        emit(&line);
+    };
+    if clean && cut_bytes == 0 {
+        return;
     }
+    let mut l = Vec::with_capacity(160);
+    l.extend_from_slice(b"{\"ts\":\"");
+    crate::event::rfc3339(crate::sys::now(), &mut l);
+    l.extend_from_slice(b"\",\"type\":\"collector\",\"args\":{\"stream\":\"cut\",\"lines\":");
+    crate::event::push_u64(&mut l, lines);
+    l.extend_from_slice(b",\"cut_bytes\":");
+    crate::event::push_u64(&mut l, cut_bytes as u64);
+    l.extend_from_slice(b"}}\n");
+    emit(&l);
 }
 
 /// Pump every accepted connection in a thread of its own; a failed accept is

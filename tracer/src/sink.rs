@@ -61,6 +61,17 @@ pub fn resolve(hostport: &str) -> std::io::Result<Vec<SocketAddr>> {
 
 const WAKE_BATCH: usize = 128;
 const WRITER_TICK: Duration = Duration::from_millis(50);
+/// A socket write waits at most this long (SO_SNDTIMEO), so that a stalled
+/// collector never keeps the writer from seeing the exit deadline.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(100);
+/// After the exit deadline: time to finish the line being written and to
+/// send the final stats event, so that the collector receives whole lines
+/// ending with it.
+const GRACE: Duration = Duration::from_secs(1);
+/// The most one write(2) is given: SO_SNDTIMEO bounds each wait for room in
+/// the socket, not the call, so a large write to a slow but moving reader
+/// would run on past the deadline.
+const WRITE_CHUNK: usize = 64 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backpressure {
@@ -75,6 +86,12 @@ struct State {
     writer_done: bool,
     produced: u64,
     dropped: u64,
+    /// Events written whole to the sink.
+    delivered: u64,
+    /// Set by `finish`: stop writing events at this time.
+    deadline: Option<Instant>,
+    /// The figures of the final stats event, once the writer has finished.
+    fin: Option<Stats>,
 }
 
 struct Shared {
@@ -89,7 +106,8 @@ struct Shared {
     stops: AtomicU64,
 }
 
-/// Final figures of a sink.
+/// Final figures of a sink: every event produced was either delivered or
+/// counted in `dropped` (queue full, failed write, or the exit deadline).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
     pub produced: u64,
@@ -108,12 +126,13 @@ enum Conn {
 }
 
 impl Conn {
-    fn write_all(&mut self, b: &[u8]) -> std::io::Result<()> {
+    /// One write(2): sockets time out after WRITE_TIMEOUT (WouldBlock).
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         match self {
-            Conn::Stderr(s) => s.write_all(b),
-            Conn::File(f) => f.write_all(b),
-            Conn::Unix(u) => u.write_all(b),
-            Conn::Tcp(t) => t.write_all(b),
+            Conn::Stderr(s) => s.write(b),
+            Conn::File(f) => f.write(b),
+            Conn::Unix(u) => u.write(b),
+            Conn::Tcp(t) => t.write(b),
         }
     }
 }
@@ -155,6 +174,9 @@ impl Sink {
                 writer_done: false,
                 produced: 0,
                 dropped: 0,
+                delivered: 0,
+                deadline: None,
+                fin: None,
             }),
             wake_writer: Condvar::new(),
             not_full: Condvar::new(),
@@ -217,42 +239,53 @@ impl Sink {
         }
     }
 
-    /// Flush and stop the writer, waiting at most `timeout` for a slow sink.
-    /// Events still queued after that are counted as dropped.
+    /// Flush and stop the writer: events are written until `timeout`, then
+    /// the ones left are counted as dropped and the final stats event is sent
+    /// (within GRACE). The figures are those of the final stats event; if the
+    /// writer is stuck in a write that cannot time out (a stderr pipe nobody
+    /// reads), every event not yet delivered is counted as dropped.
     pub fn finish(&self, timeout: Duration) -> Stats {
         let sh = &*self.shared;
         let deadline = Instant::now() + timeout;
+        // the writer's last write ends at deadline + GRACE (send_final)
+        let give_up = deadline + GRACE + WRITE_TIMEOUT * 3;
         let mut st = lock(&sh.state);
         st.closing = true;
+        st.deadline = Some(deadline);
         st.writer_waiting = false;
         sh.wake_writer.notify_one();
         while !st.writer_done {
             let now = Instant::now();
-            if now >= deadline {
+            if now >= give_up {
                 break;
             }
             st = sh
                 .done
-                .wait_timeout(st, deadline - now)
+                .wait_timeout(st, give_up - now)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
-        Stats {
+        st.fin.unwrap_or(Stats {
             produced: st.produced,
-            dropped: st.dropped + if st.writer_done { 0 } else { st.q.len() as u64 },
-        }
+            dropped: st.produced - st.delivered,
+        })
     }
 }
 
 fn connect(spec: &SinkSpec) -> std::io::Result<Conn> {
     match spec {
-        SinkSpec::Unix(p) => UnixStream::connect(p).map(Conn::Unix),
+        SinkSpec::Unix(p) => {
+            let u = UnixStream::connect(p)?;
+            u.set_write_timeout(Some(WRITE_TIMEOUT))?;
+            Ok(Conn::Unix(u))
+        }
         SinkSpec::Tcp(hp) => {
             let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
             for a in resolve(hp)? {
                 match TcpStream::connect_timeout(&a, Duration::from_secs(2)) {
                     Ok(s) => {
                         let _ = s.set_nodelay(true);
+                        s.set_write_timeout(Some(WRITE_TIMEOUT))?;
                         return Ok(Conn::Tcp(s));
                     }
                     Err(e) => last = e,
@@ -274,6 +307,7 @@ fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
     ev.args = vec![
         ("events", Value::Int(st.produced as i64)),
         ("dropped", Value::Int(st.dropped as i64)),
+        ("delivered", Value::Int(st.delivered as i64)),
         ("queued", Value::Int(st.q.len() as i64)),
         ("stops", Value::Int(stops as i64)),
         ("final", Value::Bool(final_)),
@@ -320,22 +354,70 @@ impl Link {
         }
     }
 
-    /// Write the encoded events (`n` of them) in `buf`; on failure the
-    /// connection is dropped (to be retried at once) and the whole batch is
-    /// counted as lost.
-    fn write(&mut self, sh: &Shared, buf: &[u8], n: u64) {
-        if buf.is_empty() {
-            return;
-        }
-        if let Some(c) = self.conn.as_mut() {
-            if c.write_all(buf).is_err() {
-                // the line(s) may have been cut: the collector drops
-                // partial lines; count the whole batch as lost.
-                self.conn = None;
-                self.next_try = Instant::now();
-                lock(&sh.state).dropped += n;
+    /// Write `buf`, whose lines end at `ends`; the number of bytes written.
+    /// Keeps trying while the sink is slow, until the exit deadline (`soft`,
+    /// or the one `finish` sets meanwhile): then it stops at the end of a
+    /// line, finishing the current one within GRACE. On an error, or when
+    /// even that fails, the connection is dropped (to be retried at once):
+    /// the collector discards the cut line. `hard` (default: `soft` + GRACE)
+    /// bounds the finishing of a line.
+    fn write(
+        &mut self,
+        sh: &Shared,
+        buf: &[u8],
+        ends: &[usize],
+        soft: Option<Instant>,
+        hard: Option<Instant>,
+    ) -> usize {
+        let Some(c) = self.conn.as_mut() else {
+            return 0;
+        };
+        let mut w = 0;
+        let mut limit = buf.len();
+        let mut soft = soft;
+        let mut failed = false;
+        while w < limit {
+            soft = soft.or_else(|| lock(&sh.state).deadline);
+            if let Some(d) = soft {
+                let now = Instant::now();
+                if now >= d {
+                    if w == 0 || ends.binary_search(&w).is_ok() {
+                        // at a line boundary: stop here; the connection
+                        // stays usable (for the final stats event)
+                        return w;
+                    }
+                    if now >= hard.unwrap_or(d + GRACE) {
+                        failed = true; // the line is cut
+                        break;
+                    }
+                    // finish the current line only
+                    limit = ends[ends.partition_point(|e| *e <= w)];
+                }
+            }
+            match c.write(&buf[w..limit.min(w + WRITE_CHUNK)]) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => w += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted
+                            | std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
             }
         }
+        if failed {
+            self.conn = None;
+            self.next_try = Instant::now();
+        }
+        w
     }
 }
 
@@ -360,47 +442,86 @@ fn writer(
         reported_conn_error: false,
     };
     let mut next_stats = stats_every.map(|d| Instant::now() + d);
+    let mut ends: Vec<usize> = Vec::new();
     loop {
         link.reconnect();
         let st = lock(&sh.state);
         let (mut st, periodic_stats) = wait_for_work(&sh, st, &link, &mut next_stats, stats_every);
-        let closing = st.closing;
+        let (closing, deadline) = (st.closing, st.deadline);
         if link.conn.is_some() {
             std::mem::swap(&mut batch, &mut st.q);
-        }
-        if closing && link.conn.is_some() {
-            let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-            let mut fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), true);
-            if let Some(Value::Int(q)) = fin.args.get_mut(2).map(|a| &mut a.1) {
-                *q = 0;
-            }
-            batch.push_back(fin);
         }
         drop(st);
         if sh.mode == Backpressure::Block {
             sh.not_full.notify_all();
         }
         buf.clear();
+        ends.clear();
         if let Some(ev) = periodic_stats {
             ev.encode(container, &mut buf);
         }
-        let n = batch.len() as u64;
         for ev in batch.drain(..) {
             ev.encode(container, &mut buf);
+            ends.push(buf.len());
         }
-        link.write(&sh, &buf, n);
-        if closing && (link.conn.is_some() || lock(&sh.state).q.is_empty()) {
-            let mut st = lock(&sh.state);
-            if link.conn.is_none() {
-                st.dropped += st.q.len() as u64;
-                st.q.clear();
-            }
-            st.writer_done = true;
-            sh.done.notify_all();
-            sh.not_full.notify_all();
-            return;
+        let written = if buf.is_empty() {
+            0
+        } else {
+            link.write(&sh, &buf, &ends, deadline, None)
+        };
+        // events whose whole line was written are delivered; the others
+        // (a failed write, or the deadline) are lost
+        let delivered = ends.partition_point(|e| *e <= written) as u64;
+        let lost = ends.len() as u64 - delivered;
+        let mut st = lock(&sh.state);
+        st.delivered += delivered;
+        st.dropped += lost;
+        if !closing {
+            continue;
         }
+        let past = deadline.is_some_and(|d| Instant::now() >= d);
+        if !st.q.is_empty() && !past {
+            continue;
+        }
+        // the end: what is left is lost, then the final stats event
+        st.dropped += st.q.len() as u64;
+        st.q.clear();
+        let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
+        let fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), true);
+        st.fin = Some(Stats {
+            produced: st.produced,
+            dropped: st.dropped,
+        });
+        drop(st);
+        send_final(&mut link, &sh, fin, container, deadline);
+        let mut st = lock(&sh.state);
+        st.writer_done = true;
+        sh.done.notify_all();
+        sh.not_full.notify_all();
+        return;
     }
+}
+
+/// Send the final stats event, the last line the collector receives: on a
+/// connection that was lost, one more connection attempt is made for it.
+/// It is given GRACE after the deadline.
+fn send_final(
+    link: &mut Link,
+    sh: &Shared,
+    fin: Event,
+    container: Option<&str>,
+    deadline: Option<Instant>,
+) {
+    let limit = deadline.unwrap_or_else(Instant::now) + GRACE;
+    if link.conn.is_none() && Instant::now() < limit {
+        link.next_try = Instant::now();
+        link.reconnect();
+    }
+    let mut buf = Vec::with_capacity(256);
+    fin.encode(container, &mut buf);
+    let ends = [buf.len()];
+    // until `limit`: gives up cleanly (nothing written) or cuts the line
+    link.write(sh, &buf, &ends, Some(limit), Some(limit));
 }
 
 /// Wait (holding `st` between waits) until there is something to do: events
@@ -433,12 +554,18 @@ fn wait_for_work<'a>(
         if st.closing && !connected && now >= link.next_try {
             break;
         }
+        if st.closing && st.deadline.is_some_and(|d| now >= d) {
+            break;
+        }
         let mut wait = WRITER_TICK;
         if let Some(t) = *next_stats {
             wait = wait.min(t.saturating_duration_since(now));
         }
         if !connected {
             wait = wait.min(link.next_try.saturating_duration_since(now));
+            if let Some(d) = st.deadline {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
             if wait.is_zero() {
                 break;
             }

@@ -497,6 +497,81 @@ fn collector_relays_whole_lines_and_survives_disconnects() {
     }
     assert_eq!(execs, 2);
     assert_eq!(finals, 2);
+    // the raw client's stream was cut (no final stats event, a partial line);
+    // the two tracers' streams ended cleanly
+    let cuts: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "collector")
+        .collect();
+    assert_eq!(cuts.len(), 1, "{text}");
+    assert_eq!(cuts[0]["args"]["stream"], "cut");
+    assert_eq!(cuts[0]["args"]["lines"], 2);
+    assert_eq!(cuts[0]["args"]["cut_bytes"], "{\"partial\":".len());
+}
+
+#[test]
+fn a_slow_collector_gets_whole_lines_and_exact_counts() {
+    let d = tempdir("slowsink");
+    let sock = d.join("slow.sock");
+    let l = UnixListener::bind(&sock).unwrap();
+    // a slow reader: 4 KiB, then a pause, until the tracer hangs up
+    let reader = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => all.extend_from_slice(&buf[..n]),
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        all
+    });
+    let p = prog("loop");
+    let t0 = Instant::now();
+    let out = tracer_cmd()
+        .args(["run", "--output", &format!("unix:{}", sock.display()), "--"])
+        .arg(&p)
+        .arg(d.join("f"))
+        .arg("50000")
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    assert_eq!(out.status.code(), Some(0));
+    let got = reader.join().unwrap();
+    assert_eq!(
+        got.last(),
+        Some(&b'\n'),
+        "the stream ends with a whole line: {:?} {}",
+        String::from_utf8_lossy(&got[got.len().saturating_sub(300)..]),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = got
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("whole JSON lines only"))
+        .collect();
+    let fin = lines.last().unwrap();
+    assert_eq!(fin["type"], "stats", "the final stats event comes last");
+    assert_eq!(fin["args"]["final"], true);
+    let events = i(&fin["args"]["events"]);
+    let dropped = i(&fin["args"]["dropped"]);
+    let received = lines.iter().filter(|e| e["type"] != "stats").count() as i64;
+    assert!(events > 50_000, "{events}");
+    assert!(
+        dropped > 0,
+        "the collector is slow: some events are dropped"
+    );
+    assert_eq!(received + dropped, events, "delivered + dropped = produced");
+    assert_eq!(i(&fin["args"]["delivered"]), received);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{dropped} of {events} events dropped")),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
 }
 
 #[test]
