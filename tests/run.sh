@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # podman, runc, catatonit (the pods' infra), iptables (pod networking), skopeo (pushes OCI
 # layouts), busybox-static (the demo application's rootfs), python3 and binutils (readelf) for
 # tracer/image/build.sh: the end-to-end tests (tests/e2e).
-apt_packages=(strace gcc libc6-dev util-linux docker-registry apache2-utils openssl
+apt_packages=(strace gcc libc6-dev util-linux nodejs docker-registry apache2-utils openssl
     podman runc catatonit iptables skopeo busybox-static python3 binutils)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -33,6 +33,12 @@ ROWS = [
     ("shell", "process", 0.6, 0.23),
     ("create-files", "traced", None, 0.245),
     ("threads", "process", None, 0.495),
+    # datagrams (issue 17): connected send() never stops; sendmsg always stops
+    # (msg_name is in memory), reported only with an address; sendto with an
+    # address stops and is reported
+    ("udp-send", "untraced", 0.9, None),
+    ("udp-sendmsg", "traced", None, None),
+    ("udp-sendto", "traced", None, None),
 ]
 
 

@@ -3,7 +3,9 @@
 // MODE "stopcost" instead measures the cost of one seccomp ptrace stop with a
 // minimal tracer and prints "stop_ns=X native_ns=Y".
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +34,25 @@ static void *nothing(void *a) { return a; }
 static const char *SCRIPT =
     "/bin/true; /bin/echo a > /dev/null; /bin/cat /dev/null; /bin/ls / > /dev/null; /bin/true; "
     "/bin/echo b > /dev/null; /bin/cat /dev/null; /bin/ls / > /dev/null; /bin/true; /bin/echo c > /dev/null";
+
+// The datagram workloads: a receiver bound on a loopback port (never read:
+// the kernel drops what overflows, sends still succeed) and a connected and
+// an unconnected UDP socket sending to it.
+static int udp_conn = -1, udp_free = -1;
+static struct sockaddr_in udp_to;
+static int udp_setup(void) {
+    if (udp_conn >= 0) return 0;
+    int rx = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (bind(rx, (struct sockaddr *)&a, sizeof a) || getsockname(rx, (struct sockaddr *)&a, &l))
+        return -1;
+    udp_to = a;
+    udp_free = socket(AF_INET, SOCK_DGRAM, 0);
+    udp_conn = socket(AF_INET, SOCK_DGRAM, 0);
+    return connect(udp_conn, (struct sockaddr *)&a, sizeof a);
+}
 
 // one operation of MODE; batch = how many ops between clock reads
 static int op(const char *mode, const char *dir, long i) {
@@ -69,6 +91,19 @@ static int op(const char *mode, const char *dir, long i) {
         if (write(fd, "0123456789abcdef", 16) != 16) return -1;
         close(fd);
         unlink(p);
+    } else if (!strcmp(mode, "udp-send")) {
+        // connected: send() is sendto(.., NULL, 0), which the filter lets through
+        if (udp_setup() || send(udp_conn, "x", 1, 0) != 1) return -1;
+    } else if (!strcmp(mode, "udp-sendmsg")) {
+        // connected, no msg_name: stops (the filter cannot read msg_name), no event
+        struct iovec v = {.iov_base = "x", .iov_len = 1};
+        struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
+        if (udp_setup() || sendmsg(udp_conn, &m, 0) != 1) return -1;
+    } else if (!strcmp(mode, "udp-sendto")) {
+        // unconnected, to an address: stops, one event each
+        if (udp_setup() ||
+            sendto(udp_free, "x", 1, 0, (struct sockaddr *)&udp_to, sizeof udp_to) != 1)
+            return -1;
     } else if (!strcmp(mode, "threads")) {
         pthread_t t;
         if (pthread_create(&t, 0, nothing, 0)) return -1;
@@ -143,7 +178,8 @@ int main(int argc, char **argv) {
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog)) return 3;
         mode = "getpid";
     }
-    long batch = (!strcmp(mode, "getpid") || !strcmp(mode, "syscall-mix")) ? 1000
+    long batch = (!strcmp(mode, "getpid") || !strcmp(mode, "syscall-mix") ||
+                  !strcmp(mode, "udp-send")) ? 1000
                : (!strcmp(mode, "open-close") || !strcmp(mode, "create-files")) ? 50 : 1;
     long n = 0;
     double t0 = now(), t;
