@@ -580,14 +580,13 @@ impl Task<'_> {
     }
 
     fn run_engine(&self, v: &mut Value) -> Result<patch::TaskOutcome, Error> {
-        patch::patch_site(
-            v,
-            self.site,
+        patch::Patcher::new(
             self.cx.def,
             self.cx.opts,
             self.cx.images,
-            self.cx.params,
+            patch::Mode::Plain,
         )
+        .patch_site(v, self.site, self.cx.params)
     }
 
     /// Patch a copy and read what the engine did, or why it refused.

@@ -1,5 +1,11 @@
+use super::argv::{matches, render};
 use super::*;
+use crate::definition::{Arg, Definition, Splice};
+use crate::error::Error;
+use crate::image::{ImageConfig, ImageConfigs};
+use crate::shape::Shape;
 use serde_json::json;
+use serde_json::Value;
 
 fn def() -> Definition {
     Definition::builtin()

@@ -1,0 +1,76 @@
+//! The patch engine: select task definitions and containers, wrap each selected container's
+//! process with the tracer, and add the sidecars. Pure: it works on the value model only.
+//!
+//! On error the value may have been partly changed; callers discard it (nothing is written).
+//!
+//! A run is a [`Patcher`] (definition, [`Options`], image configurations, [`Mode`]); it finds
+//! the task definitions of a document ([`crate::shape::sites`]) and patches each in the steps
+//! `Cx::patch_task` (task.rs) lists, one file each:
+//!
+//! | file            | step                                                                   |
+//! |-----------------|------------------------------------------------------------------------|
+//! | `patcher.rs`    | the entry: [`Patcher`], [`Mode`], one document or one task definition  |
+//! | `task.rs`       | one task definition, step by step; its containers list; `pidMode`      |
+//! | `selection.rs`  | which task definitions (compatibility, tags) and containers are chosen |
+//! | `tailor.rs`     | a definition made for the task and its containers ([`Tailor`])          |
+//! | `containers.rs` | container names, and patching each selected container                  |
+//! | `argv.rs`       | the command line by Docker's rules, wrapped by the definition's templates |
+//! | `additions.rs`  | capabilities, volumesFrom, dependsOn, environment and secrets          |
+//! | `sidecars.rs`   | the definition's sidecars, added or brought up to date                 |
+//! | `platform.rs`   | the task's platform (`runtimePlatform`), for multi-platform images     |
+//! | `parameters.rs` | template parameter values, and `Ref`/`Fn::Sub` over them               |
+//! | `fields.rs`     | reading and writing ECS fields: case-blind keys, dialects, errors      |
+//! | `report.rs`     | what a run reports: [`Report`], [`NeededImage`]                        |
+//!
+//! Planned (the ECS rules of the open issues, each a step of `patch_task` in a file of its own,
+//! none written yet):
+//! - `resources.rs`: task CPU/memory budgets (the sidecars' share against the task's size);
+//! - `platform.rs`, extended: the OS family (`runtimePlatform.operatingSystemFamily`);
+//! - `network.rs`: network modes (what `awsvpc`, `bridge`, `host` allow the sidecars);
+//! - `logging.rs`: log configuration (the sidecars' against the task's);
+//! - `evaluate.rs`: intrinsic evaluation, taking over `parameters::resolve`.
+
+mod additions;
+mod argv;
+mod containers;
+mod fields;
+mod parameters;
+mod patcher;
+mod platform;
+mod report;
+mod selection;
+mod sidecars;
+mod tailor;
+mod task;
+
+use std::collections::BTreeMap;
+
+pub use argv::is_wrapped;
+pub(crate) use fields::get_mut;
+pub use parameters::template_parameters;
+pub use patcher::{patch, patch_recording, patch_site_recording, Mode, Patcher};
+pub use report::{unique_needs, NeededImage, Report, TaskOutcome, TaskStatus};
+pub use sidecars::sidecar_value;
+pub use tailor::{Tailor, Tailored, TaskView};
+
+/// How to select what gets patched.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Patch only task definitions tagged `kilt-include` / `kilt-include-containers`.
+    pub opt_in: bool,
+    /// Also patch task definitions that do not require FARGATE compatibility.
+    pub include_ec2: bool,
+    /// Values for template parameters (override their `Default`s), used to know images given
+    /// as `Ref`/`Fn::Sub`.
+    pub parameters: BTreeMap<String, String>,
+    /// Trace only these containers (replaces a `kilt-include-containers` tag's list).
+    pub include_containers: Option<Vec<String>>,
+    /// Never trace these containers (added to a `kilt-ignore-containers` tag's list).
+    pub ignore_containers: Vec<String>,
+    /// Adjusts the definition for each task definition and container (e.g. a Kilt recipe,
+    /// evaluated per container); `None` applies the definition as it is.
+    pub tailor: Option<std::sync::Arc<dyn Tailor>>,
+}
+
+#[cfg(test)]
+mod tests;
