@@ -7,14 +7,12 @@
 //! and everything outside the task definitions is copied byte for byte. YAML, and
 //! describe-task-definition output (which is rewritten whole), go through the value model.
 
-use std::cell::RefCell;
-
 use serde_json::Value;
 
 use crate::definition::Definition;
 use crate::error::Error;
 use crate::image::ImageConfigs;
-use crate::patch::{self, NeededImage, Options, Report};
+use crate::patch::{self, Mode, NeededImage, Options, Patcher, Report};
 use crate::shape::{Dialect, Shape, Site};
 use crate::source::{line_col, Node, NodeKind, PathStep};
 
@@ -35,7 +33,7 @@ pub fn patch_document(
     opts: &Options,
     images: &ImageConfigs,
 ) -> Result<Patched, Error> {
-    run(text, shape, def, opts, images, None)
+    run(text, shape, &Patcher::new(def, opts, images, Mode::Plain))
 }
 
 /// The images whose ENTRYPOINT/CMD patching `text` needs and `images` does not have, once each
@@ -47,22 +45,15 @@ pub fn needed_images(
     opts: &Options,
     images: &ImageConfigs,
 ) -> Result<Vec<NeededImage>, Error> {
-    let needs = RefCell::new(Vec::new());
-    run(text, shape, def, opts, images, Some(&needs))?;
-    Ok(patch::unique_needs(needs.into_inner()))
+    let patcher = Patcher::new(def, opts, images, Mode::Recording);
+    run(text, shape, &patcher)?;
+    Ok(patcher.into_needs())
 }
 
-fn run(
-    text: &str,
-    shape: Option<Shape>,
-    def: &Definition,
-    opts: &Options,
-    images: &ImageConfigs,
-    needs: Option<&RefCell<Vec<NeededImage>>>,
-) -> Result<Patched, Error> {
+fn run(text: &str, shape: Option<Shape>, patcher: &Patcher) -> Result<Patched, Error> {
     // A byte-order mark is kept, and otherwise out of the way.
     if let Some(body) = text.strip_prefix('\u{feff}') {
-        let mut patched = run(body, shape, def, opts, images, needs)?;
+        let mut patched = run(body, shape, patcher)?;
         patched.text.insert(0, '\u{feff}');
         return Ok(patched);
     }
@@ -75,31 +66,25 @@ fn run(
                 None => detect(text, &root)?,
             };
             if shape == Shape::Describe {
-                return whole(text, Some(shape), def, opts, images, needs);
+                return whole(text, Some(shape), patcher);
             }
-            patch_json(text, &root, shape, def, opts, images, needs)
+            patch_json(text, &root, shape, patcher)
         }
-        Some(_) => whole(text, shape, def, opts, images, needs),
+        Some(_) => whole(text, shape, patcher),
         None => Err(Error::invalid(vec![], "the document is empty")),
     }
 }
 
 /// Through the value model: parse all, patch, emit.
-fn whole(
-    text: &str,
-    shape: Option<Shape>,
-    def: &Definition,
-    opts: &Options,
-    images: &ImageConfigs,
-    needs: Option<&RefCell<Vec<NeededImage>>>,
-) -> Result<Patched, Error> {
+fn whole(text: &str, shape: Option<Shape>, patcher: &Patcher) -> Result<Patched, Error> {
     let doc = crate::parse_document(text)?;
     let shape = match shape {
         Some(s) => s,
         None => Shape::detect(&doc.value)?,
     };
     let mut value = doc.value.clone();
-    let report = patch::patch_recording(&mut value, shape, def, opts, images, needs)
+    let report = patcher
+        .patch(&mut value, shape)
         .map_err(|e| e.locate(&doc))?;
     let text = if shape == Shape::Describe {
         crate::json::to_string_styled(&value, &crate::json::Style::detect(text))
@@ -258,15 +243,7 @@ fn json_sites(
     }
 }
 
-fn patch_json(
-    text: &str,
-    root: &Node,
-    shape: Shape,
-    def: &Definition,
-    opts: &Options,
-    images: &ImageConfigs,
-    needs: Option<&RefCell<Vec<NeededImage>>>,
-) -> Result<Patched, Error> {
+fn patch_json(text: &str, root: &Node, shape: Shape, patcher: &Patcher) -> Result<Patched, Error> {
     let sites = json_sites(text, root, shape)?;
     let parameters = match (shape, member(root, "Parameters")) {
         (Shape::CloudFormation, Some(p)) => {
@@ -274,7 +251,7 @@ fn patch_json(
         }
         _ => None,
     };
-    let params = patch::template_parameters(parameters.as_ref(), opts);
+    let params = patch::template_parameters(parameters.as_ref(), patcher.options());
     let mut report = Report::default();
     let mut errors = Vec::new();
     let style = crate::json::Style::detect(text);
@@ -282,10 +259,11 @@ fn patch_json(
     for (site, span) in &sites {
         let (old, tree) = crate::json::parse_at(text, span.clone())?;
         let mut new = old.clone();
-        match patch::patch_site_recording(&mut new, site, def, opts, images, &params, needs) {
+        match patcher.patch_site(&mut new, site, &params) {
             Ok(outcome) => {
                 report.tasks.push(outcome);
-                if needs.is_none() && new != old {
+                // A recording run's output is discarded.
+                if patcher.mode() == Mode::Plain && new != old {
                     let mut out = String::with_capacity(span.len() + 2048);
                     crate::json::emit_subtree(text, &style, &tree, &old, &new, &mut out);
                     replacements.push((span.clone(), out));

@@ -60,6 +60,10 @@ impl<'a> Patcher<'a> {
         self.mode
     }
 
+    pub fn options(&self) -> &'a Options {
+        self.opts
+    }
+
     /// Patch `value` (a document of `shape`) in place. For [`Shape::Describe`] the value is
     /// first turned into register-task-definition input. Errors are those of every task
     /// definition.
