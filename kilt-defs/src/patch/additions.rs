@@ -130,36 +130,7 @@ impl Cx<'_> {
             wanted.push((var.clone(), n, false));
         }
         if !wanted.is_empty() {
-            let key = key_for(m, "environment", d, path)?;
-            let epath = at(path, &key);
-            let env = match m.entry(key).or_insert_with(|| Value::Array(vec![])) {
-                Value::Array(a) => a,
-                other => return Err(expected(epath, "a list", other)),
-            };
-            check_entries(env, "name", d, &epath)?;
-            for (name, value, force) in wanted {
-                if secret_names.contains(&name) {
-                    continue;
-                }
-                let existing = env
-                    .iter_mut()
-                    .find(|e| entry_name(e, "name").as_deref() == Some(name.as_str()));
-                match existing {
-                    Some(Value::Object(e)) => {
-                        if force {
-                            let vk =
-                                find_key(e, "value", &epath)?.unwrap_or_else(|| d.key("value"));
-                            e.insert(vk, value);
-                        }
-                    }
-                    _ => {
-                        let mut e = Map::new();
-                        e.insert(d.key("name"), Value::String(name));
-                        e.insert(d.key("value"), value);
-                        env.push(Value::Object(e));
-                    }
-                }
-            }
+            self.set_variables(m, path, wanted, &secret_names)?;
         }
         for (name, value_from) in &spec.secrets {
             merge_entry(
@@ -170,6 +141,48 @@ impl Cx<'_> {
                 d,
                 path,
             )?;
+        }
+        Ok(())
+    }
+
+    /// Set each `(name, value, force)` in the container's `environment`: added when absent,
+    /// replaced when present only if `force`; names given as secrets are left alone.
+    fn set_variables(
+        &self,
+        m: &mut Map<String, Value>,
+        path: &Path,
+        wanted: Vec<(String, Value, bool)>,
+        secret_names: &[String],
+    ) -> Result<(), Error> {
+        let d = self.site.dialect;
+        let key = key_for(m, "environment", d, path)?;
+        let epath = at(path, &key);
+        let env = match m.entry(key).or_insert_with(|| Value::Array(vec![])) {
+            Value::Array(a) => a,
+            other => return Err(expected(epath, "a list", other)),
+        };
+        check_entries(env, "name", d, &epath)?;
+        for (name, value, force) in wanted {
+            if secret_names.contains(&name) {
+                continue;
+            }
+            let existing = env
+                .iter_mut()
+                .find(|e| entry_name(e, "name").as_deref() == Some(name.as_str()));
+            match existing {
+                Some(Value::Object(e)) => {
+                    if force {
+                        let vk = find_key(e, "value", &epath)?.unwrap_or_else(|| d.key("value"));
+                        e.insert(vk, value);
+                    }
+                }
+                _ => {
+                    let mut e = Map::new();
+                    e.insert(d.key("name"), Value::String(name));
+                    e.insert(d.key("value"), value);
+                    env.push(Value::Object(e));
+                }
+            }
         }
         Ok(())
     }

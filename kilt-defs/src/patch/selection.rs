@@ -33,6 +33,53 @@ fn selection_tag(key: &str) -> Option<Tag> {
     })
 }
 
+/// The selection tag a `tags` entry (at `ipath`) is, with its container list (empty for
+/// task-level tags); `None` for any other tag.
+fn tag_entry(t: &Value, ipath: Path) -> Result<Option<(Tag, Vec<String>)>, Error> {
+    let Value::Object(m) = t else {
+        return Err(expected(ipath, "a tag ({Key, Value})", t));
+    };
+    let Some((kk, key)) = get(m, "key", &ipath)? else {
+        return Err(Error::invalid(ipath, "the tag has no Key"));
+    };
+    let Value::String(key) = key else {
+        // A computed key cannot be one of ours unless it resolves to one; refuse to guess.
+        return Err(expected(at(&ipath, &kk), "a string tag key", key));
+    };
+    let Some(tag) = selection_tag(key) else {
+        return Ok(None);
+    };
+    let value = match get(m, "value", &ipath)? {
+        None => String::new(),
+        Some((_, Value::String(s))) => s.clone(),
+        Some((vk, other)) => {
+            return Err(Error::invalid_hint(
+                at(&ipath, &vk),
+                format!(
+                    "tag {key} has {} as its value; kiltx needs a literal string to decide what to patch",
+                    intrinsic::describe(other)
+                ),
+                match tag {
+                    Tag::IncludeContainers | Tag::IgnoreContainers => {
+                        "write the container names literally, separated by ':' (e.g. app:worker)"
+                    }
+                    _ => "write the value literally (any string will do)",
+                },
+            ))
+        }
+    };
+    let names = match tag {
+        Tag::IncludeContainers | Tag::IgnoreContainers => value
+            .split(':')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Some((tag, names)))
+}
+
 /// The outcome of task-level selection.
 pub(super) enum Selected {
     Task(SelectedTask),
@@ -131,49 +178,9 @@ impl Cx<'_> {
         };
         let tpath = at(path, &k);
         for (i, t) in list.iter().enumerate() {
-            let ipath = at(&tpath, i);
-            let Value::Object(m) = t else {
-                return Err(expected(ipath, "a tag ({Key, Value})", t));
-            };
-            let Some((kk, key)) = get(m, "key", &ipath)? else {
-                return Err(Error::invalid(ipath, "the tag has no Key"));
-            };
-            let Value::String(key) = key else {
-                // A computed key cannot be one of ours unless it resolves to one; refuse to guess.
-                return Err(expected(at(&ipath, &kk), "a string tag key", key));
-            };
-            let Some(tag) = selection_tag(key) else {
-                continue;
-            };
-            let value = match get(m, "value", &ipath)? {
-                None => String::new(),
-                Some((_, Value::String(s))) => s.clone(),
-                Some((vk, other)) => {
-                    return Err(Error::invalid_hint(
-                        at(&ipath, &vk),
-                        format!(
-                            "tag {key} has {} as its value; kiltx needs a literal string to decide what to patch",
-                            intrinsic::describe(other)
-                        ),
-                        match tag {
-                            Tag::IncludeContainers | Tag::IgnoreContainers => {
-                                "write the container names literally, separated by ':' (e.g. app:worker)"
-                            }
-                            _ => "write the value literally (any string will do)",
-                        },
-                    ))
-                }
-            };
-            let names = match tag {
-                Tag::IncludeContainers | Tag::IgnoreContainers => value
-                    .split(':')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-                _ => Vec::new(),
-            };
-            out.push((tag, names));
+            if let Some(tag) = tag_entry(t, at(&tpath, i))? {
+                out.push(tag);
+            }
         }
         Ok(out)
     }
