@@ -41,7 +41,7 @@ impl Cx<'_> {
         self.check_not_foreign(&written, path, name)
             .map_err(|e| vec![e])?;
         let (ep, cmd) = self
-            .original_argv(m, &written, path, name)
+            .original_argv(m, written, path, name)
             .map_err(|e| vec![e])?;
         let spec = &self.def.containers;
         let d = self.site.dialect;
@@ -131,16 +131,16 @@ impl Cx<'_> {
     fn original_argv(
         &self,
         m: &Map<String, Value>,
-        written: &Written,
+        written: Written,
         path: &Path,
         name: &str,
     ) -> Result<(Vec<Value>, Vec<Value>), Error> {
         let (ep, cmd) = if !written.ep.is_empty() {
-            (written.ep.clone(), written.cmd.clone())
+            (written.ep, written.cmd)
         } else {
             let config = self.image_config(m, path, name)?;
             let cmd = if written.cmd_key.is_some() && !written.cmd.is_empty() {
-                written.cmd.clone()
+                written.cmd
             } else {
                 strings(config.cmd.as_deref())
             };
