@@ -13,6 +13,7 @@
 //! Checks that are not about instrumentation (what Fargate and ECS reject, credentials in plain
 //! environment values, excess privilege) read the task definition directly.
 
+pub mod ecs;
 pub mod rules;
 pub mod secrets;
 
@@ -215,10 +216,6 @@ fn locate(doc: &Document, findings: &mut [Finding]) {
 
 type Raw = (&'static Rule, String, Path, Option<String>);
 
-/// A list of references to other containers: its field, the entries' field naming the container
-/// (empty: the entry is the name), and how to get the name out of it.
-type Reference = (&'static str, &'static str, fn(&str) -> &str);
-
 /// Read `Metadata.kiltx.ignore` (a list of rule IDs or names, or one comma-separated string).
 fn suppressions(metadata: &Value, path: Path, raw: &mut Vec<Raw>) -> BTreeSet<&'static str> {
     let Some(k) = metadata.get("kiltx") else {
@@ -416,134 +413,19 @@ impl Task<'_> {
             self.engine(target, None);
             return;
         };
-        let fargate = match field_of(target, "requiresCompatibilities") {
-            Some((_, Value::Array(l))) => l.iter().any(|v| v.as_str() == Some("FARGATE")),
-            Some(_) => false,
-            None => self.site.shape != Shape::CloudFormation,
-        };
-        self.structure(&cpath, containers);
-        if fargate {
-            self.fargate(target, &cpath, containers);
+        // What ECS rejects or cannot run (register JSON without requiresCompatibilities is
+        // judged for Fargate's container rules, as kiltx patches it for Fargate).
+        for v in ecs::validate(
+            target,
+            &self.site.path,
+            self.site.shape,
+            self.cx.params,
+            self.site.shape != Shape::CloudFormation,
+        ) {
+            self.push(v.rule, v.message, v.path);
         }
         self.secrets(&cpath, containers);
         self.engine(target, Some((&cpath, containers)));
-    }
-
-    /// What ECS rejects whatever the launch type.
-    fn structure(&mut self, cpath: &Path, containers: &[Value]) {
-        let names: Vec<Option<&str>> = containers.iter().map(name_of).collect();
-        let mut seen = BTreeSet::new();
-        for (i, (c, n)) in containers.iter().zip(&names).enumerate() {
-            if let Some(n) = n {
-                if !seen.insert(*n) {
-                    let p = match field_of(c, "name") {
-                        Some((k, _)) => at(&idx(cpath, i), k),
-                        None => idx(cpath, i),
-                    };
-                    self.push(
-                        rules::DUPLICATE_NAME,
-                        format!("two containers are named {n:?}"),
-                        p,
-                    );
-                }
-            }
-        }
-        // References, when every name is known.
-        if names.iter().all(Option::is_some) {
-            for (i, c) in containers.iter().enumerate() {
-                let ipath = idx(cpath, i);
-                let refs: [Reference; 3] = [
-                    ("volumesFrom", "sourceContainer", |s| s),
-                    ("dependsOn", "containerName", |s| s),
-                    ("links", "", |s| s.split(':').next().unwrap_or(s)),
-                ];
-                for (list, entry, strip) in refs {
-                    let Some((lk, _)) = field_of(c, list) else {
-                        continue;
-                    };
-                    for (j, e) in items(c, list).iter().enumerate() {
-                        let (target, p) = if entry.is_empty() {
-                            (e.as_str(), idx(&at(&ipath, lk), j))
-                        } else {
-                            match field_of(e, entry) {
-                                Some((ek, v)) => (v.as_str(), at(&idx(&at(&ipath, lk), j), ek)),
-                                None => (None, idx(&at(&ipath, lk), j)),
-                            }
-                        };
-                        let Some(t) = target.map(strip) else {
-                            continue;
-                        };
-                        if !names.contains(&Some(t)) {
-                            self.push(
-                                rules::UNKNOWN_REFERENCE,
-                                format!(
-                                    "{list} of container {:?} names {t:?}, which is not a container of this task definition",
-                                    names[i].unwrap_or("?")
-                                ),
-                                p,
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        if !containers.is_empty()
-            && containers
-                .iter()
-                .all(|c| field_of(c, "essential").is_some_and(|(_, v)| truthy(v, false)))
-        {
-            self.push(
-                rules::NO_ESSENTIAL,
-                "every container says essential: false; a task definition needs one essential container".into(),
-                cpath.clone(),
-            );
-        }
-    }
-
-    /// What Fargate rejects.
-    fn fargate(&mut self, target: &Value, cpath: &Path, containers: &[Value]) {
-        if self.site.shape != Shape::Containers {
-            if let Some((k, v)) = field_of(target, "pidMode") {
-                if v.as_str() == Some("host") {
-                    self.push(
-                        rules::FARGATE_PID_HOST,
-                        "pidMode is host, which Fargate rejects".into(),
-                        at(&self.site.path, k),
-                    );
-                }
-            }
-            if let Some((k, v)) = field_of(target, "ipcMode") {
-                if !v.is_null() {
-                    self.push(
-                        rules::FARGATE_IPC,
-                        "ipcMode is set, which Fargate does not support".into(),
-                        at(&self.site.path, k),
-                    );
-                }
-            }
-        }
-        for (i, c) in containers.iter().enumerate() {
-            let ipath = idx(cpath, i);
-            let name = name_of(c).unwrap_or("?");
-            for (j, cap) in added_caps(c) {
-                if !cap.trim().eq_ignore_ascii_case("SYS_PTRACE") {
-                    self.push(
-                        rules::FARGATE_CAPABILITY,
-                        format!("container {name:?} adds capability {cap}; Fargate allows only SYS_PTRACE"),
-                        idx(&caps_path(c, &ipath), j),
-                    );
-                }
-            }
-            if let Some((k, v)) = field_of(c, "privileged") {
-                if truthy(v, true) {
-                    self.push(
-                        rules::FARGATE_PRIVILEGED,
-                        format!("container {name:?} is privileged, which Fargate rejects"),
-                        at(&ipath, k),
-                    );
-                }
-            }
-        }
     }
 
     /// Credentials in plain environment values.

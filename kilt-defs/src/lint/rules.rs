@@ -102,6 +102,12 @@ rules! {
     NO_ESSENTIAL = "KX026", "no-essential-container", Error,
         "no container is essential",
         "A task definition needs at least one essential container (`essential` defaults to true); ECS rejects one whose containers all say `essential: false`. Mark the application container essential.";
+    CONTAINER_NAME = "KX027", "container-name-invalid", Error,
+        "a container name ECS rejects",
+        "ECS accepts container names of 1 to 255 letters, digits, hyphens and underscores; RegisterTaskDefinition fails on any other. Rename the container (and every dependsOn, volumesFrom and links entry that names it).";
+    DEPENDENCY = "KX028", "container-dependency-invalid", Error,
+        "a container dependency ECS rejects or that can never be met",
+        "A container waits for another through dependsOn, volumesFrom or links. It must not name itself or form a cycle (none of the containers on it could start); COMPLETE and SUCCESS are for containers that are not essential (an essential container's exit stops the task); HEALTHY needs the named container to have a healthCheck; the condition is one of START, COMPLETE, SUCCESS, HEALTHY. Fix the dependsOn entry or the container it names.";
     PTRACE_UNTRACED = "KX030", "ptrace-without-tracing", Warning,
         "SYS_PTRACE is granted to a container that is not traced",
         "SYS_PTRACE lets a process inspect and control other processes of the task. The tracer needs it in the containers it wraps; a container that is not wrapped (not selected, or listed in kilt-ignore-containers) does not, and should not hold it. Remove SYS_PTRACE from the container, or select it for tracing.";
@@ -114,6 +120,27 @@ rules! {
     ARCHITECTURE = "KX050", "tracer-architecture", Error,
         "the task runs on ARM64 but the tracer image is declared x86_64-only",
         "The task's runtimePlatform.cpuArchitecture is ARM64, but the definition declares the tracer sidecar's image for other architectures only (kiltx-tracer is x86_64-only for now). The sidecar would fail with an exec format error and the wrapped containers with it. Run the task on X86_64, or use a tracer image built for ARM64 and declare it in the definition's `architectures`.";
+    TASK_SIZE = "KX060", "task-size-invalid", Error,
+        "the task's cpu and memory are missing or not a Fargate task size",
+        "A Fargate task definition needs task-level cpu and memory, and the pair must be one of Fargate's sizes: 256 CPU units with 512, 1024 or 2048 MiB; 512 with 1024-4096 MiB; 1024 with 2048-8192; 2048 with 4096-16384; 4096 with 8192-30720 (steps of 1024); 8192 with 16384-61440 (steps of 4096); 16384 with 32768-122880 (steps of 8192); Windows only 1, 2 or 4 vCPU. RegisterTaskDefinition rejects any other. Choose the next valid size up.";
+    CPU_BUDGET = "KX061", "container-cpu-over-budget", Error,
+        "the containers' cpu adds up to more than the task's",
+        "ECS requires the cpu of all containers together to be at most the task-level cpu; RegisterTaskDefinition fails otherwise. Lower a container's cpu (on Fargate it may be left out, so that the container shares what the others leave), or raise the task's cpu to a larger valid size.";
+    MEMORY_BUDGET = "KX062", "container-memory-over-budget", Error,
+        "the containers' memory does not fit the task's",
+        "ECS requires the containers' memoryReservation values to add up to at most the task's memory, each container's hard memory limit to be at most the task's, a container's memoryReservation to be at most its memory, and, when the task has no memory (EC2), every container to have memory or memoryReservation. Lower the containers' reservations (on Fargate they may be left out) or raise the task's memory to a larger valid size.";
+    NETWORK_MODE = "KX063", "network-mode-constraint", Error,
+        "a setting the task's network mode does not allow",
+        "Fargate runs only the awsvpc network mode. links work only in bridge mode. In awsvpc and host modes a port mapping's hostPort must equal its containerPort (or be left out), and in awsvpc a container cannot set hostname. Change the setting or the task's networkMode.";
+    OS_FAMILY = "KX064", "os-family-field", Error,
+        "a Linux-only setting in a Windows task",
+        "Windows containers do not support linuxParameters, user, readonlyRootFilesystem, privileged, systemControls or ulimits, and Windows tasks do not support pidMode or ipcMode; ECS rejects or ignores them. Remove the setting, or check runtimePlatform.operatingSystemFamily.";
+    FARGATE_UNSUPPORTED = "KX065", "fargate-unsupported-setting", Error,
+        "a setting Fargate does not support",
+        "Fargate does not support placementConstraints, Docker volumes (dockerVolumeConfiguration), host-path volumes (host.sourcePath), or the linuxParameters devices, sharedMemorySize and tmpfs. RegisterTaskDefinition rejects them for a FARGATE task definition. Use EFS or bind mounts without a host path, or run on EC2.";
+    FIRELENS_ROUTER = "KX066", "firelens-without-router", Error,
+        "a container logs to FireLens but the task has no log router",
+        "A container whose logConfiguration uses the awsfirelens driver sends its output to the task's FireLens log router, a container with firelensConfiguration (Fluent Bit or Fluentd). Without one ECS rejects the task definition. Add the log router container, or use another log driver.";
     BAD_SUPPRESSION = "KX090", "bad-suppression", Warning,
         "a suppression names an unknown rule or is malformed",
         "Suppressions are `Metadata: {kiltx: {ignore: [KX003, ...]}}` on a resource or at the top of a template, and `--ignore KX003` on the command line; rules are named by ID (KX003) or name (tracer-sidecar-missing). An unknown rule suppresses nothing and is probably a typo. Fix the name (`kiltx lint --list-rules` lists them).";
