@@ -44,7 +44,8 @@ pub struct Violation {
     pub path: Path,
 }
 
-/// Fargate's task sizes: CPU units and the memory (MiB) each allows, as (first, last, step).
+/// Fargate's task sizes: CPU units and the memory (MiB) each allows, as (first, last, step);
+/// 256 CPU units allow 512, 1024 and 2048 only (not 1536), which `fargate_size_ok` knows.
 const FARGATE_SIZES: &[(u64, u64, u64, u64)] = &[
     (256, 512, 2048, 512),
     (512, 1024, 4096, 1024),
@@ -62,6 +63,9 @@ const FARGATE_WINDOWS_CPUS: &[u64] = &[1024, 2048, 4096];
 pub fn fargate_size_ok(cpu: u64, memory: u64, windows: bool) -> bool {
     if windows && !FARGATE_WINDOWS_CPUS.contains(&cpu) {
         return false;
+    }
+    if cpu == 256 {
+        return [512, 1024, 2048].contains(&memory);
     }
     FARGATE_SIZES.iter().any(|&(c, first, last, step)| {
         c == cpu && (first..=last).contains(&memory) && (memory - first) % step == 0
@@ -799,4 +803,184 @@ fn find_cycle(edges: &[BTreeSet<usize>]) -> Option<Vec<usize>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules_of(task: Value, params: &[(&str, &str)]) -> Vec<&'static str> {
+        let params = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        validate(&task, &vec![], Shape::Register, &params, false)
+            .into_iter()
+            .map(|v| v.rule.id)
+            .collect()
+    }
+
+    #[test]
+    fn fargate_sizes_are_awss_table() {
+        assert!(fargate_size_ok(256, 512, false));
+        assert!(fargate_size_ok(256, 2048, false));
+        assert!(!fargate_size_ok(256, 1536, false));
+        assert!(!fargate_size_ok(256, 4096, false));
+        assert!(fargate_size_ok(512, 3072, false));
+        assert!(!fargate_size_ok(512, 512, false));
+        assert!(fargate_size_ok(4096, 30720, false));
+        assert!(!fargate_size_ok(4096, 31744, false));
+        assert!(fargate_size_ok(8192, 20480, false));
+        assert!(
+            !fargate_size_ok(8192, 17408, false),
+            "8 vCPU: steps of 4 GB"
+        );
+        assert!(fargate_size_ok(16384, 122880, false));
+        assert!(
+            !fargate_size_ok(16384, 36864, false),
+            "16 vCPU: steps of 8 GB"
+        );
+        assert!(!fargate_size_ok(256, 512, true), "Windows: 1, 2 or 4 vCPU");
+        assert!(fargate_size_ok(1024, 2048, true));
+        assert!(!fargate_size_ok(300, 1024, false));
+    }
+
+    #[test]
+    fn task_sizes_in_every_spelling() {
+        assert_eq!(parse_cpu("1024"), Some(1024));
+        assert_eq!(parse_cpu("1 vCPU"), Some(1024));
+        assert_eq!(parse_cpu(".25 vcpu"), Some(256));
+        assert_eq!(parse_cpu("2vCPU"), Some(2048));
+        assert_eq!(parse_cpu("lots"), None);
+        assert_eq!(parse_memory("2048"), Some(2048));
+        assert_eq!(parse_memory("2 GB"), Some(2048));
+        assert_eq!(parse_memory("0.5GB"), Some(512));
+        assert_eq!(parse_memory("512 MiB"), Some(512));
+        assert_eq!(parse_memory("-1 GB"), None);
+    }
+
+    #[test]
+    fn cycles_through_any_kind_of_reference_are_found() {
+        let task = json!({"containerDefinitions": [
+            {"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "volumesFrom": [{"sourceContainer": "c"}]},
+            {"name": "c", "links": ["a:alias"]}]});
+        let v = validate(&task, &vec![], Shape::Register, &BTreeMap::new(), false);
+        let cycle: Vec<&Violation> = v.iter().filter(|v| v.message.contains("cycle")).collect();
+        assert_eq!(cycle.len(), 1, "{v:?}");
+        assert!(
+            cycle[0].message.contains("a → b → c → a"),
+            "{}",
+            cycle[0].message
+        );
+        // a chain is no cycle, however long (and no recursion decides the stack's depth)
+        let n = 20_000;
+        let chain: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut c = json!({"name": format!("c{i}"), "memory": 6});
+                if i + 1 < n {
+                    c["dependsOn"] =
+                        json!([{"containerName": format!("c{}", i + 1), "condition": "START"}]);
+                }
+                c
+            })
+            .collect();
+        assert!(rules_of(json!({"containerDefinitions": chain}), &[]).is_empty());
+    }
+
+    #[test]
+    fn conditions_must_suit_the_container_they_name() {
+        let with = |cond: &str, target: Value| {
+            let mut t = target;
+            t["name"] = json!("init");
+            rules_of(
+                json!({"memory": "512", "containerDefinitions": [
+                    {"name": "app", "dependsOn": [{"containerName": "init", "condition": cond}]}, t]}),
+                &[],
+            )
+        };
+        assert_eq!(
+            with("COMPLETE", json!({"essential": false})),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            with("SUCCESS", json!({})),
+            vec!["KX028"],
+            "essential by default"
+        );
+        assert_eq!(with("HEALTHY", json!({"essential": false})), vec!["KX028"]);
+        assert_eq!(
+            with(
+                "HEALTHY",
+                json!({"healthCheck": {"command": ["CMD", "true"]}})
+            ),
+            Vec::<&str>::new()
+        );
+        assert_eq!(with("READY", json!({})), vec!["KX028"]);
+    }
+
+    #[test]
+    fn budgets_resolve_refs_and_judge_only_what_is_known() {
+        let task = |cpu: Value, ccpu: Value| {
+            json!({"requiresCompatibilities": ["FARGATE"], "cpu": cpu, "memory": "512",
+                   "containerDefinitions": [{"name": "app", "cpu": ccpu},
+                                            {"name": "kiltx-tracer", "cpu": 64, "memoryReservation": 64}]})
+        };
+        let r = json!({"Ref": "Cpu"});
+        assert_eq!(
+            rules_of(task(r.clone(), r.clone()), &[("Cpu", "256")]),
+            vec!["KX061"]
+        );
+        assert_eq!(
+            rules_of(task(json!("256"), json!(192)), &[]),
+            Vec::<&str>::new()
+        );
+        // unknown: not judged
+        assert_eq!(rules_of(task(r.clone(), r), &[]), Vec::<&str>::new());
+        // hard limits are not summed; reservations are
+        let mem = |app: Value| {
+            json!({"requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+                   "containerDefinitions": [app, {"name": "side", "memoryReservation": 64}]})
+        };
+        assert!(rules_of(mem(json!({"name": "app", "memory": 512})), &[]).is_empty());
+        assert_eq!(
+            rules_of(mem(json!({"name": "app", "memory": 1024})), &[]),
+            vec!["KX062"]
+        );
+        assert_eq!(
+            rules_of(mem(json!({"name": "app", "memoryReservation": 500})), &[]),
+            vec!["KX062"]
+        );
+        assert_eq!(
+            rules_of(
+                mem(json!({"name": "app", "memory": 100, "memoryReservation": 200})),
+                &[]
+            ),
+            vec!["KX062"]
+        );
+        // EC2 without task memory: every container needs memory or memoryReservation
+        assert_eq!(
+            rules_of(
+                json!({"containerDefinitions": [{"name": "a"}, {"name": "b", "memory": 64}]}),
+                &[]
+            ),
+            vec!["KX062"]
+        );
+    }
+
+    #[test]
+    fn network_modes_have_their_limits() {
+        let t = |mode: &str| {
+            json!({"networkMode": mode, "memory": "512", "containerDefinitions": [
+                {"name": "a", "links": ["b"], "hostname": "a", "portMappings": [{"containerPort": 80, "hostPort": 8080}]},
+                {"name": "b"}]})
+        };
+        assert_eq!(rules_of(t("bridge"), &[]), Vec::<&str>::new());
+        assert_eq!(rules_of(t("host"), &[]), vec!["KX063", "KX063"]);
+        assert_eq!(rules_of(t("awsvpc"), &[]), vec!["KX063", "KX063", "KX063"]);
+        let fargate_bridge = json!({"requiresCompatibilities": ["FARGATE"], "networkMode": "bridge",
+            "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a"}]});
+        assert_eq!(rules_of(fargate_bridge, &[]), vec!["KX063"]);
+    }
 }
