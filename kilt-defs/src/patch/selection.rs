@@ -1,4 +1,4 @@
-//! Selection: which task definitions are patched (Fargate compatibility, `--include-ec2`,
+//! Selection: which task definitions are patched (Linux only, Fargate compatibility, `--include-ec2`,
 //! opt-in mode, the `kilt-ignore`/`kilt-include` tags) and which of their containers are traced
 //! (`kilt-include-containers`/`kilt-ignore-containers` and their command-line counterparts).
 
@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::containers::Roster;
 use super::fields::{at, expected, get, list_of, string_of};
+use super::platform::windows_family;
 use super::task::Cx;
 use crate::error::{Error, Path};
 use crate::intrinsic;
@@ -125,6 +126,13 @@ impl Cx<'_> {
             return Ok(Selected::Skipped(
                 "opt-in mode and not tagged kilt-include or kilt-include-containers".into(),
             ));
+        }
+        if let Value::Object(props) = target {
+            if let Some(family) = windows_family(props, path, self.params)? {
+                return Ok(Selected::Skipped(format!(
+                    "its operating system family is {family}: kiltx-tracer traces Linux processes only"
+                )));
+            }
         }
         Ok(Selected::Task(SelectedTask {
             containers_path,
