@@ -184,7 +184,11 @@ fn summarize(origin: &str, report: &patch::Report) {
     let mut lines = Vec::new();
     for t in &report.tasks {
         match &t.status {
-            TaskStatus::Patched { wrapped, already } => {
+            TaskStatus::Patched {
+                wrapped,
+                already,
+                notes,
+            } => {
                 let mut parts = Vec::new();
                 if !wrapped.is_empty() {
                     parts.push(format!("wrapped {}", wrapped.join(", ")));
@@ -192,6 +196,7 @@ fn summarize(origin: &str, report: &patch::Report) {
                 if !already.is_empty() {
                     parts.push(format!("already wrapped: {}", already.join(", ")));
                 }
+                parts.extend(notes.iter().cloned());
                 lines.push(format!(
                     "kiltx: {origin}: {}: {}",
                     t.label,

@@ -17,15 +17,14 @@
 //! | `argv.rs`       | the command line by Docker's rules, wrapped by the definition's templates |
 //! | `additions.rs`  | capabilities, volumesFrom, dependsOn, environment and secrets          |
 //! | `sidecars.rs`   | the definition's sidecars, added or brought up to date                 |
-//! | `platform.rs`   | the task's platform (`runtimePlatform`), for multi-platform images     |
+//! | `platform.rs`   | the task's platform and OS family (`runtimePlatform`); Windows is left alone |
+//! | `resources.rs`  | the sidecars' cpu and memory fitted into the task's budget             |
 //! | `parameters.rs` | template parameter values, and `Ref`/`Fn::Sub` over them               |
 //! | `fields.rs`     | reading and writing ECS fields: case-blind keys, dialects, errors      |
 //! | `report.rs`     | what a run reports: [`Report`], [`NeededImage`]                        |
 //!
 //! Planned (the ECS rules of the open issues, each a step of `patch_task` in a file of its own,
 //! none written yet):
-//! - `resources.rs`: task CPU/memory budgets (the sidecars' share against the task's size);
-//! - `platform.rs`, extended: the OS family (`runtimePlatform.operatingSystemFamily`);
 //! - `network.rs`: network modes (what `awsvpc`, `bridge`, `host` allow the sidecars);
 //! - `logging.rs`: log configuration (the sidecars' against the task's);
 //! - `evaluate.rs`: intrinsic evaluation, taking over `parameters::resolve`.
@@ -38,6 +37,7 @@ mod parameters;
 mod patcher;
 mod platform;
 mod report;
+pub mod resources;
 mod selection;
 mod sidecars;
 mod tailor;

@@ -17,10 +17,12 @@ pub struct TaskOutcome {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskStatus {
-    /// Patched: containers newly wrapped, containers found already wrapped.
+    /// Patched: containers newly wrapped, containers found already wrapped, and what else was
+    /// decided that the user should know (e.g. a sidecar's share fitted into the task's budget).
     Patched {
         wrapped: Vec<String>,
         already: Vec<String>,
+        notes: Vec<String>,
     },
     /// Left alone, and why.
     Skipped(String),

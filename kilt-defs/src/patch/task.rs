@@ -51,6 +51,7 @@ impl<'a> Cx<'a> {
             Selected::Task(task) => task,
             Selected::Skipped(reason) => return Ok(TaskStatus::Skipped(reason)),
         };
+        let size = self.task_size(target);
         let containers = self.containers(target, &task.containers_path)?;
         // containers.rs: every container's name, and the sidecars an earlier patch added.
         let roster = self.roster(containers, &task.containers_path)?;
@@ -78,12 +79,24 @@ impl<'a> Cx<'a> {
         )?;
         // sidecars.rs: add the sidecars, or bring existing ones up to the definition.
         let mut errors = cx.place_sidecars(containers, &task.containers_path, &roster.sidecar_at);
+        // resources.rs: the sidecars' cpu and memory fitted into the task's budget.
+        let notes = match cx.fit_budget(size, containers, &task.containers_path) {
+            Ok(notes) => notes,
+            Err(e) => {
+                errors.push(e);
+                Vec::new()
+            }
+        };
         // Task-level settings.
         errors.extend(cx.task_settings(target));
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(TaskStatus::Patched { wrapped, already })
+        Ok(TaskStatus::Patched {
+            wrapped,
+            already,
+            notes,
+        })
     }
 
     /// Where a task definition's containers are: its `containerDefinitions`.

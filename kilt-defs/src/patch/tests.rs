@@ -86,7 +86,8 @@ fn a_new_tracer_image_updates_the_existing_sidecar() {
         report.tasks[0].status,
         TaskStatus::Patched {
             wrapped: vec![],
-            already: vec!["a".into()]
+            already: vec!["a".into()],
+            notes: vec![]
         }
     );
 }

@@ -1,0 +1,260 @@
+//! The task's CPU and memory budget: the sidecars' share fitted into what the task has.
+//!
+//! ECS refuses a task definition whose containers' `cpu` add up to more than the task's `cpu`,
+//! whose containers' `memoryReservation`s add up to more than the task's `memory`, or with a
+//! container whose hard `memory` is above the task's. The commonest layout gives the
+//! application the whole task, so the definition's sidecar resources (the built-in asks for
+//! `cpu: 64` and `memoryReservation: 64`) are requests, fitted into what is free:
+//!
+//! - a request that fits is kept;
+//! - one that does not is lowered to what is free, or left out when nothing is (at least
+//!   [`MIN_MEMORY`] MiB for memory): a container without `cpu` shares the CPU the others leave,
+//!   and one without a reservation is bounded by the task's memory, which ECS allows whenever
+//!   the task has a size (always on Fargate);
+//! - a sidecar's hard `memory` above the task's is lowered to the task's;
+//! - when the task's size or another container's share is an intrinsic function kiltx cannot
+//!   resolve (a `Ref` without a default or `--parameter`), what is free is unknown and the
+//!   request is left out (always valid when the task has a size);
+//! - a task without a size (EC2) has no budget: the requests are kept (ECS needs each container
+//!   there to have `memory` or `memoryReservation`).
+//!
+//! Every change is a note in the run's report; nothing is taken from the application.
+
+use serde_json::{Map, Value};
+
+use super::fields::{at, find_key, get};
+use super::parameters::resolve;
+use super::task::Cx;
+use crate::error::{Error, Path};
+
+/// Docker's smallest memory for a container (MiB).
+pub const MIN_MEMORY: u64 = 6;
+
+/// CPU units from a `cpu`: `1024`, `"1024"`, `"1 vCPU"`, `".25 vcpu"`.
+pub fn parse_cpu(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    if let Some(n) = lower.strip_suffix("vcpu") {
+        let v: f64 = n.trim().parse().ok()?;
+        return (v > 0.0).then(|| (v * 1024.0).round() as u64);
+    }
+    t.parse().ok()
+}
+
+/// MiB from a `memory`: `2048`, `"2048"`, `"2 GB"`, `"2GB"`, `"512 MiB"`.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    if let Some(n) = lower.strip_suffix("gb") {
+        let v: f64 = n.trim().parse().ok()?;
+        return (v > 0.0).then(|| (v * 1024.0).round() as u64);
+    }
+    if let Some(n) = lower
+        .strip_suffix("mib")
+        .or_else(|| lower.strip_suffix("mb"))
+    {
+        return n.trim().parse().ok();
+    }
+    t.parse().ok()
+}
+
+/// The task's size, read before its containers are changed.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TaskSize {
+    cpu: Figure,
+    memory: Figure,
+}
+
+/// A budget figure: absent, known, or given by something kiltx cannot evaluate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Figure {
+    Absent,
+    Known(u64),
+    Unknown,
+}
+
+impl Cx<'_> {
+    fn figure(
+        &self,
+        m: &Map<String, Value>,
+        camel: &str,
+        parse: fn(&str) -> Option<u64>,
+    ) -> Figure {
+        match m.iter().find(|(k, _)| k.eq_ignore_ascii_case(camel)) {
+            None | Some((_, Value::Null)) => Figure::Absent,
+            Some((_, v)) => {
+                let text = match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    other => resolve(other, self.params),
+                };
+                match text.and_then(|t| parse(&t)) {
+                    Some(n) => Figure::Known(n),
+                    None => Figure::Unknown,
+                }
+            }
+        }
+    }
+
+    /// The task's size: its `cpu` and `memory` (absent for a bare container list).
+    pub(super) fn task_size(&self, target: &Value) -> TaskSize {
+        match target {
+            Value::Object(task) => TaskSize {
+                cpu: self.figure(task, "cpu", parse_cpu),
+                memory: self.figure(task, "memory", parse_memory),
+            },
+            _ => TaskSize {
+                cpu: Figure::Absent,
+                memory: Figure::Absent,
+            },
+        }
+    }
+
+    /// Fit the sidecars' `cpu`, `memoryReservation` and `memory` into the task's budget
+    /// (`containers` are the task's containers after the sidecars were placed). Returns what
+    /// was changed, as notes for the report.
+    pub(super) fn fit_budget(
+        &self,
+        size: TaskSize,
+        containers: &mut [Value],
+        containers_path: &Path,
+    ) -> Result<Vec<String>, Error> {
+        let (task_cpu, task_mem) = (size.cpu, size.memory);
+        if task_cpu == Figure::Absent && task_mem == Figure::Absent {
+            return Ok(Vec::new());
+        }
+        let is_sidecar = |c: &Value| {
+            let name = c
+                .as_object()
+                .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("name")))
+                .and_then(|(_, v)| v.as_str());
+            name.is_some_and(|n| self.def.sidecars.iter().any(|s| s.name == n))
+        };
+        // What the application's containers take.
+        let mut cpu_used = Figure::Known(0);
+        let mut mem_reserved = Figure::Known(0);
+        for c in containers.iter().filter(|c| !is_sidecar(c)) {
+            let Value::Object(m) = c else { continue };
+            cpu_used = add(cpu_used, self.figure(m, "cpu", parse_number));
+            mem_reserved = add(
+                mem_reserved,
+                self.figure(m, "memoryReservation", parse_number),
+            );
+        }
+        let mut notes = Vec::new();
+        for (i, c) in containers.iter_mut().enumerate() {
+            if !is_sidecar(c) {
+                continue;
+            }
+            let cpath = at(containers_path, i);
+            let Value::Object(m) = c else { continue };
+            let name = m
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("name"))
+                .and_then(|(_, v)| v.as_str())
+                .unwrap_or("sidecar")
+                .to_string();
+            let free_cpu = free(task_cpu, cpu_used);
+            if let Some(note) = self.fit(m, &cpath, &name, "cpu", free_cpu, 1, "CPU units")? {
+                notes.push(note);
+            }
+            if let Figure::Known(n) = self.figure(m, "cpu", parse_number) {
+                cpu_used = add(cpu_used, Figure::Known(n));
+            }
+            let free_mem = free(task_mem, mem_reserved);
+            if let Some(note) = self.fit(
+                m,
+                &cpath,
+                &name,
+                "memoryReservation",
+                free_mem,
+                MIN_MEMORY,
+                "MiB",
+            )? {
+                notes.push(note);
+            }
+            if let Figure::Known(n) = self.figure(m, "memoryReservation", parse_number) {
+                mem_reserved = add(mem_reserved, Figure::Known(n));
+            }
+            // A hard limit above the task's memory.
+            let cap = match task_mem {
+                Figure::Known(t) => Figure::Known(t),
+                Figure::Unknown => Figure::Unknown,
+                Figure::Absent => Figure::Absent,
+            };
+            if let Some(note) = self.fit(m, &cpath, &name, "memory", cap, MIN_MEMORY, "MiB")? {
+                notes.push(note);
+            }
+        }
+        Ok(notes)
+    }
+
+    /// Fit field `camel` of sidecar `m` into `room`: kept, lowered, or removed. `min` is the
+    /// smallest value worth writing.
+    #[allow(clippy::too_many_arguments)]
+    fn fit(
+        &self,
+        m: &mut Map<String, Value>,
+        cpath: &Path,
+        name: &str,
+        camel: &str,
+        room: Figure,
+        min: u64,
+        unit: &str,
+    ) -> Result<Option<String>, Error> {
+        let Some((key, _)) = get(m, camel, cpath)? else {
+            return Ok(None);
+        };
+        let Figure::Known(want) = self.figure(m, camel, parse_number) else {
+            return Ok(None); // the definition's own intrinsic: left as written
+        };
+        let shown = self.site.dialect.key(camel);
+        match room {
+            Figure::Absent => Ok(None),
+            Figure::Known(free) if want <= free => Ok(None),
+            Figure::Known(free) if free >= min => {
+                m.insert(key, Value::from(free));
+                Ok(Some(format!(
+                    "{name}'s {shown} lowered from {want} to {free} {unit}: only that is free in the task's budget"
+                )))
+            }
+            Figure::Known(_) => {
+                let k = find_key(m, camel, cpath)?.unwrap_or(key);
+                m.remove(&k);
+                Ok(Some(format!(
+                    "{name}'s {shown} left out: the application's containers take the task's whole budget, so {name} shares what they leave"
+                )))
+            }
+            Figure::Unknown => {
+                let k = find_key(m, camel, cpath)?.unwrap_or(key);
+                m.remove(&k);
+                Ok(Some(format!(
+                    "{name}'s {shown} left out: the task's budget is given by values kiltx cannot evaluate (pass --parameter to let it fit the request)"
+                )))
+            }
+        }
+    }
+}
+
+fn parse_number(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+fn add(a: Figure, b: Figure) -> Figure {
+    match (a, b) {
+        (Figure::Unknown, _) | (_, Figure::Unknown) => Figure::Unknown,
+        (Figure::Known(x), Figure::Known(y)) => Figure::Known(x + y),
+        (Figure::Known(x), Figure::Absent) | (Figure::Absent, Figure::Known(x)) => Figure::Known(x),
+        (Figure::Absent, Figure::Absent) => Figure::Absent,
+    }
+}
+
+/// What is free of `total` when `used` is taken.
+fn free(total: Figure, used: Figure) -> Figure {
+    match (total, used) {
+        (Figure::Absent, _) => Figure::Absent,
+        (Figure::Unknown, _) | (_, Figure::Unknown) => Figure::Unknown,
+        (Figure::Known(t), Figure::Known(u)) => Figure::Known(t.saturating_sub(u)),
+        (Figure::Known(t), Figure::Absent) => Figure::Known(t),
+    }
+}
