@@ -255,6 +255,7 @@ fn patch_json(text: &str, root: &Node, shape: Shape, patcher: &Patcher) -> Resul
     let mut report = Report::default();
     let mut errors = Vec::new();
     let style = crate::json::Style::detect(text);
+    let lines = std::cell::OnceCell::new();
     let mut replacements: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for (site, span) in &sites {
         let (old, tree) = crate::json::parse_at(text, span.clone())?;
@@ -273,7 +274,8 @@ fn patch_json(text: &str, root: &Node, shape: Shape, patcher: &Patcher) -> Resul
                 let prefix = site.path.len();
                 errors.push(e.locate_with(&|p: &[PathStep]| {
                     let rel = p.get(prefix..).unwrap_or(&[]);
-                    Some(line_col(text, tree.find(rel).span.start))
+                    let lines = lines.get_or_init(|| crate::source::LineIndex::new(text));
+                    Some(lines.line_col(tree.find(rel).span.start))
                 }));
             }
         }

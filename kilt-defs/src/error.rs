@@ -115,7 +115,10 @@ impl Error {
 
     /// Fill in line/column for errors that carry a path into `doc`.
     pub fn locate(self, doc: &Document) -> Self {
-        self.locate_with(&|p| Some(doc.position(p)))
+        // One index for all the errors: locating each from scratch is quadratic.
+        let lines = crate::source::LineIndex::new(&doc.text);
+        let nodes = crate::source::NodeFinder::new(&doc.tree);
+        self.locate_with(&|p| Some(lines.line_col(nodes.find(p).span.start)))
     }
 
     /// Fill in line/column with `position` for errors that carry a path.

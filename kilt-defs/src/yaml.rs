@@ -12,6 +12,8 @@
 //!   alias bombs (anchors alone are harmless and accepted);
 //! - nesting deeper than [`MAX_DEPTH`] levels (a tag counts as a level);
 //! - duplicate keys in one mapping (reported at the second one);
+//! - a mapping or a sequence as a mapping key (`[a, b]: x`, `{a: 1}: x`): JSON has no such
+//!   keys, and the text of nested ones grows exponentially with their depth;
 //! - more than one document in the stream, and an empty document;
 //! - a layout whose parser positions do not nest (never seen outside fuzzing): refused rather
 //!   than mangled.
@@ -351,6 +353,9 @@ impl<'a> Builder<'a> {
                     self.key_next = true;
                     let (kv, kn) = self.node(event, r, inner_depth + 1)?;
                     self.key_next = false;
+                    if !scalar_key(&kv) {
+                        return Err(syntax_at(self.text, kn.span.start, COMPLEX_KEY_MESSAGE));
+                    }
                     let key = key_string(kv);
                     if map.contains_key(&key) {
                         return Err(syntax_at(
@@ -661,6 +666,26 @@ fn local_tag(tag: &Tag) -> Option<String> {
 
 fn is_str_tag(tag: &Tag) -> bool {
     tag.handle == "tag:yaml.org,2002:" && tag.suffix == "str"
+}
+
+const COMPLEX_KEY_MESSAGE: &str = "a mapping or a list used as a key: keys in a template are \
+                                   text (CloudFormation and JSON have no other kind); write the \
+                                   key as a plain or quoted string";
+
+/// Whether a mapping key is a scalar, or a short-form tag on a scalar (`!Ref x: ...`). A
+/// collection as a key is refused: it has no JSON form, and writing it as text would nest
+/// escapes, doubling the key's length at every level of `{{{...}}}: x`.
+fn scalar_key(v: &Value) -> bool {
+    match v {
+        Value::Array(_) => false,
+        Value::Object(m) => {
+            m.len() == 1
+                && m.iter().all(|(k, inner)| {
+                    k.starts_with('!') && !matches!(inner, Value::Array(_) | Value::Object(_))
+                })
+        }
+        _ => true,
+    }
 }
 
 fn key_string(v: Value) -> String {
@@ -1030,8 +1055,15 @@ impl Emitter<'_> {
         let tail = &src[last_end..node.span.end];
         let mut tail_done = false;
         let mut prev: Option<usize> = None;
+        // Where each key is among the members (the first of its name, as a scan finds it): one
+        // scan per key would be quadratic in a mapping with many members.
+        let mut positions: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(members.len());
+        for (i, m) in members.iter().enumerate() {
+            positions.entry(m.key.as_str()).or_insert(i);
+        }
         for (n, (key, value)) in new_map.iter().enumerate() {
-            let idx = members.iter().position(|m| &m.key == key);
+            let idx = positions.get(key.as_str()).copied();
             let consecutive = matches!((idx, prev), (Some(i), Some(p)) if i == p + 1);
             if !flow && !consecutive && prev == Some(members.len() - 1) {
                 out.push_str(tail);
@@ -1320,7 +1352,21 @@ impl Emitter<'_> {
 fn explicit_key_at(src: &str, m: &Member) -> Option<usize> {
     // The last thing before the key, comments and blank lines aside, is a `?`.
     let before = &src[..m.key_span.start.min(src.len())];
-    let mut line_end = before.len();
+    // Something on the key's own line before it decides (a comment cannot come before a key
+    // on its line); looking no further than that keeps the members of a long one-line flow
+    // mapping from rescanning the line each.
+    let bytes = before.as_bytes();
+    let mut i = bytes.len();
+    while i > 0 && matches!(bytes[i - 1], b' ' | b'\t' | b'\r') {
+        i -= 1;
+    }
+    if i > 0 && bytes[i - 1] != b'\n' {
+        return (bytes[i - 1] == b'?').then_some(i - 1);
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut line_end = i - 1;
     loop {
         let line_start = before[..line_end].rfind('\n').map_or(0, |i| i + 1);
         let line = &before[line_start..line_end];

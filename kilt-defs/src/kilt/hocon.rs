@@ -137,10 +137,14 @@ struct Field {
     at: usize,
 }
 
+/// The fields of an object in the merged tree: one per key, in the order keys first appeared
+/// (indexed: merging and looking up a key take the same time however many fields there are).
+type Fields = indexmap::IndexMap<String, Slot>;
+
 /// The merged tree of a document: objects merged key by key, other values replaced.
 #[derive(Debug, Clone)]
 enum Slot {
-    Obj(Vec<(String, Slot)>),
+    Obj(Fields),
     Expr(Expr),
     /// A value given from outside (variables), already resolved.
     Given(V),
@@ -149,12 +153,15 @@ enum Slot {
 /// A parsed recipe (plus any variables merged in), ready to resolve paths.
 #[derive(Debug, Clone)]
 pub struct Recipe {
-    root: Vec<(String, Slot)>,
+    root: Fields,
     /// Where each field (by full path; list items by index) was last written.
     positions: Vec<(Vec<String>, usize)>,
     /// Required substitutions under this top-level key that are not set resolve to the text
     /// `${path}` instead of failing (for evaluations before the real values are known).
     stand_in: Option<String>,
+    /// The size of the text(s) the recipe was read from: what resolving it may cost is
+    /// proportional to it.
+    size: usize,
 }
 
 impl Recipe {
@@ -167,9 +174,10 @@ impl Recipe {
         };
         let fields = p.document()?;
         let mut r = Recipe {
-            root: Vec::new(),
+            root: Fields::new(),
             positions: Vec::new(),
             stand_in: None,
+            size: text.len(),
         };
         record_positions(&mut r.positions, &[], &fields);
         r.merge_fields(fields);
@@ -186,6 +194,7 @@ impl Recipe {
             root,
             positions: self.positions.clone(),
             stand_in: None,
+            size: self.size + base.size,
         }
     }
 
@@ -215,10 +224,10 @@ impl Recipe {
     pub fn with_given(mut self, path: &[&str], value: V) -> Recipe {
         let mut given = Slot::Given(value);
         for k in path.iter().skip(1).rev() {
-            given = Slot::Obj(vec![(k.to_string(), given)]);
+            given = Slot::Obj(Fields::from([(k.to_string(), given)]));
         }
         if let Some(first) = path.first() {
-            let mut root = vec![(first.to_string(), given)];
+            let mut root = Fields::from([(first.to_string(), given)]);
             for (k, s) in std::mem::take(&mut self.root) {
                 merge_slot(&mut root, &k, s);
             }
@@ -232,7 +241,7 @@ impl Recipe {
             let slot = slot_of(f.value);
             let mut nested = slot;
             for k in f.path.iter().skip(1).rev() {
-                nested = Slot::Obj(vec![(k.clone(), nested)]);
+                nested = Slot::Obj(Fields::from([(k.clone(), nested)]));
             }
             if let Some(first) = f.path.first() {
                 merge_slot(&mut self.root, first, nested);
@@ -244,18 +253,12 @@ impl Recipe {
     pub fn keys(&self, path: &[&str]) -> Vec<String> {
         let mut cur = &self.root;
         for k in path {
-            match cur.iter().rev().find(|(n, _)| n == k) {
-                Some((_, Slot::Obj(o))) => cur = o,
+            match cur.get(*k) {
+                Some(Slot::Obj(o)) => cur = o,
                 _ => return Vec::new(),
             }
         }
-        let mut out: Vec<String> = Vec::new();
-        for (k, _) in cur {
-            if !out.contains(k) {
-                out.push(k.clone());
-            }
-        }
-        out
+        cur.keys().cloned().collect()
     }
 
     /// Resolve `path`: `Ok(None)` when it is not set.
@@ -264,6 +267,7 @@ impl Recipe {
             recipe: self,
             stack: Vec::new(),
             lookups: 0,
+            produced: 0,
         };
         let p: Vec<String> = path.iter().map(|s| s.to_string()).collect();
         r.lookup(&p, 0)
@@ -304,11 +308,11 @@ fn slot_of(e: Expr) -> Slot {
         .filter(|p| !matches!(p, Part::Ws(_)))
         .collect();
     if let [Part::Object(fields)] = non_ws.as_slice() {
-        let mut o = Vec::new();
+        let mut o = Fields::new();
         for f in fields.clone() {
             let mut nested = slot_of(f.value);
             for k in f.path.iter().skip(1).rev() {
-                nested = Slot::Obj(vec![(k.clone(), nested)]);
+                nested = Slot::Obj(Fields::from([(k.clone(), nested)]));
             }
             if let Some(first) = f.path.first() {
                 merge_slot(&mut o, first, nested);
@@ -320,9 +324,9 @@ fn slot_of(e: Expr) -> Slot {
     }
 }
 
-fn merge_slot(into: &mut Vec<(String, Slot)>, key: &str, slot: Slot) {
-    if let Some(pos) = into.iter().position(|(k, _)| k == key) {
-        match (&mut into[pos].1, slot) {
+fn merge_slot(into: &mut Fields, key: &str, slot: Slot) {
+    if let Some(place) = into.get_mut(key) {
+        match (place, slot) {
             (Slot::Obj(existing), Slot::Obj(new)) => {
                 for (k, s) in new {
                     merge_slot(existing, &k, s);
@@ -331,7 +335,7 @@ fn merge_slot(into: &mut Vec<(String, Slot)>, key: &str, slot: Slot) {
             (place, other) => *place = other,
         }
     } else {
-        into.push((key.to_string(), slot));
+        into.insert(key.to_string(), slot);
     }
 }
 
@@ -339,6 +343,28 @@ struct Resolver<'a> {
     recipe: &'a Recipe,
     stack: Vec<Vec<String>>,
     lookups: usize,
+    /// The size of the values substitutions produced so far (see [`Resolver::spend`]).
+    produced: usize,
+}
+
+/// Substitutions may produce at most this many times the recipe's size (plus
+/// [`MIN_PRODUCE`]): `a = "..."`, `b = ${a}${a}`, `c = ${b}${b}`, ... doubles at every line.
+const PRODUCE_FACTOR: usize = 64;
+const MIN_PRODUCE: usize = 1 << 20;
+
+/// The size of a value, counted as what making it costs: one per node and per byte of text.
+fn weight(v: &V) -> usize {
+    match v {
+        V::Null | V::Bool(_) | V::Splice(_) => 1,
+        V::Num(t) | V::Str(t) => 1 + t.len(),
+        V::Arr(items) => 1 + items.iter().map(weight).sum::<usize>(),
+        V::Obj(fields) => {
+            1 + fields
+                .iter()
+                .map(|(k, v)| k.len() + weight(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 impl Resolver<'_> {
@@ -361,20 +387,38 @@ impl Resolver<'_> {
             );
         }
         self.stack.push(path.to_vec());
-        let r = self.lookup_in(&self.recipe.root.clone(), path);
+        let recipe = self.recipe;
+        let r = self.lookup_in(&recipe.root, path);
         self.stack.pop();
+        if let Ok(Some(v)) = &r {
+            self.spend(weight(v), at)?;
+        }
         r
     }
 
-    fn lookup_in(
-        &mut self,
-        fields: &[(String, Slot)],
-        path: &[String],
-    ) -> Result<Option<V>, HoconError> {
+    /// Count what a substitution produced against the budget: what resolving a recipe makes
+    /// stays proportional to the recipe's size.
+    fn spend(&mut self, amount: usize, at: usize) -> Result<(), HoconError> {
+        self.produced = self.produced.saturating_add(amount);
+        let budget = self
+            .recipe
+            .size
+            .saturating_mul(PRODUCE_FACTOR)
+            .max(MIN_PRODUCE);
+        if self.produced > budget {
+            return err(
+                at,
+                format!("substitutions produce more than {budget} bytes of values ({PRODUCE_FACTOR} times the recipe's size); the recipe's substitutions multiply (a value made of several copies of another, over and over): write the values out instead"),
+            );
+        }
+        Ok(())
+    }
+
+    fn lookup_in(&mut self, fields: &Fields, path: &[String]) -> Result<Option<V>, HoconError> {
         let Some((first, rest)) = path.split_first() else {
             return Ok(Some(self.object(fields)?));
         };
-        let Some((_, slot)) = fields.iter().rev().find(|(k, _)| k == first) else {
+        let Some(slot) = fields.get(first) else {
             return Ok(None);
         };
         match slot {
@@ -387,8 +431,9 @@ impl Resolver<'_> {
         }
     }
 
-    fn object(&mut self, fields: &[(String, Slot)]) -> Result<V, HoconError> {
-        let mut out = Vec::new();
+    fn object(&mut self, fields: &Fields) -> Result<V, HoconError> {
+        // One field per key: no earlier one to replace.
+        let mut out = Vec::with_capacity(fields.len());
         for (k, s) in fields {
             let v = match s {
                 Slot::Obj(o) => Some(self.object(o)?),
@@ -396,7 +441,6 @@ impl Resolver<'_> {
                 Slot::Expr(e) => self.expr(e)?,
             };
             if let Some(v) = v {
-                out.retain(|(n, _): &(String, V)| n != k);
                 out.push((k.clone(), v));
             }
         }
@@ -510,15 +554,26 @@ impl Resolver<'_> {
                     }
                     Ok(Some(V::Arr(out)))
                 } else if all_objects {
-                    let mut out: Vec<(String, V)> = Vec::new();
-                    for (v, _, _) in real {
-                        if let V::Obj(f) = v {
-                            for (k, v) in f {
-                                out.retain(|(n, _)| n != k);
-                                out.push((k.clone(), v.clone()));
-                            }
-                        }
+                    // A later field replaces an earlier one of the same key, and takes its
+                    // place at the end: keep each key's last field, in order.
+                    let all: Vec<&(String, V)> = real
+                        .iter()
+                        .filter_map(|(v, _, _)| match v {
+                            V::Obj(f) => Some(f.iter()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    let mut last = std::collections::HashMap::with_capacity(all.len());
+                    for (i, (k, _)) in all.iter().enumerate() {
+                        last.insert(k.as_str(), i);
                     }
+                    let out = all
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, (k, _))| last.get(k.as_str()) == Some(i))
+                        .map(|(_, (k, v))| (k.clone(), v.clone()))
+                        .collect();
                     Ok(Some(V::Obj(out)))
                 } else {
                     let mut s = String::new();

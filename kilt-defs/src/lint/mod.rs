@@ -187,30 +187,13 @@ pub fn lint(
     Ok(out)
 }
 
-/// Fill in line and column: what [`Document::position`] gives, computed in one pass over the
-/// text for all findings (one scan per finding is quadratic on large templates).
+/// Fill in line and column: what [`Document::position`] gives, through one index of the text and
+/// the span tree for all findings (one scan per finding is quadratic on large templates).
 fn locate(doc: &Document, findings: &mut [Finding]) {
-    let mut order: Vec<(usize, usize)> = findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (doc.tree.find(&f.path).span.start.min(doc.text.len()), i))
-        .collect();
-    order.sort_unstable();
-    let (mut line, mut line_start, mut pos) = (1usize, 0usize, 0usize);
-    for (offset, i) in order {
-        let mut offset = offset;
-        while !doc.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        for (j, b) in doc.text.as_bytes()[pos..offset].iter().enumerate() {
-            if *b == b'\n' {
-                line += 1;
-                line_start = pos + j + 1;
-            }
-        }
-        pos = offset;
-        findings[i].line = line;
-        findings[i].column = doc.text[line_start..offset].chars().count() + 1;
+    let nodes = crate::source::NodeFinder::new(&doc.tree);
+    let lines = crate::source::LineIndex::new(&doc.text);
+    for f in findings.iter_mut() {
+        (f.line, f.column) = lines.line_col(nodes.find(&f.path).span.start);
     }
 }
 
