@@ -691,8 +691,82 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The Lambda handler: decode, look images up (within the invocation's deadline), handle,
-/// answer.
+/// Bytes of memory the macro needs per unit of [`weight`] of the fragment: the decoded event,
+/// the copies handling makes (the fragment as it came, the patched one, a scratch copy for the
+/// image lookups) and the answer's JSON. Measured in `tests/budget.rs`, with room to spare.
+pub const BYTES_PER_WEIGHT: u64 = 48;
+
+/// Memory the runtime itself needs, besides the request.
+pub const BASE_MEMORY: u64 = 48 << 20;
+
+/// What a fragment weighs: its size as JSON text, about (the engine's cost is proportional to
+/// it).
+pub fn weight(v: &Value) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        total += match v {
+            Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+            Value::String(s) => 8 + s.len() as u64,
+            Value::Array(items) => {
+                stack.extend(items);
+                8
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    total += 8 + k.len() as u64;
+                    stack.push(x);
+                }
+                8
+            }
+        };
+    }
+    total
+}
+
+/// Whether handling `request` fits the function: its memory (`memory_mb`, the function's
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) and the time left before the invocation's deadline.
+/// `Err` is the failure message, naming which limit and what to do.
+pub fn check_budget(
+    request: &MacroRequest,
+    memory_mb: Option<u64>,
+    time_left: Option<Duration>,
+) -> Result<(), String> {
+    let w = weight(&request.fragment);
+    let need = w
+        .saturating_mul(BYTES_PER_WEIGHT)
+        .saturating_add(BASE_MEMORY);
+    if let Some(mb) = memory_mb {
+        if need > mb << 20 {
+            return Err(format!(
+                "kiltx macro: the template is too large for this function's memory: patching it needs about {} MB, the function has {mb} MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE). Raise the function's MemorySize to at least {} MB, or split the template.",
+                need.div_ceil(1 << 20),
+                need.div_ceil(1 << 20)
+            ));
+        }
+    }
+    // Patching runs at well over 1 MB/s of template on the smallest function; allow 1 s/MB.
+    let time_needed = Duration::from_micros(w);
+    if let Some(left) = time_left {
+        if time_needed > left {
+            return Err(format!(
+                "kiltx macro: the template is too large to patch in the time left ({} ms): it needs about {} ms. Raise the function's Timeout, or split the template.",
+                left.as_millis(),
+                time_needed.as_millis()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn memory_size() -> Option<u64> {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The Lambda handler: decode, check the request fits the function's memory and time, look
+/// images up (within the invocation's deadline), handle, answer.
 pub async fn handler(
     function: &Function,
     event: lambda_runtime::LambdaEvent<Value>,
@@ -702,6 +776,15 @@ pub async fn handler(
         Ok(r) => r,
         Err(answer) => return Ok(*answer),
     };
+    let time_left = (event.context.deadline != 0)
+        .then(|| Duration::from_millis(event.context.deadline.saturating_sub(now_ms())));
+    if let Err(message) = check_budget(&request, memory_size(), time_left) {
+        return Ok(MacroResponse::failure(
+            request.request_id,
+            request.fragment,
+            message,
+        ));
+    }
     let images = match look_up(function, &request, budget).await {
         Ok(i) => i,
         Err(message) => {
