@@ -24,6 +24,11 @@
 
 use std::sync::OnceLock;
 
+pub mod hocon;
+pub mod lint;
+#[cfg(feature = "macro")]
+pub mod macro_request;
+
 use kilt_defs::definition::Definition;
 use kilt_defs::image::{ImageConfig, ImageConfigs};
 use kilt_defs::patch::{self, Options};
@@ -31,9 +36,9 @@ use kilt_defs::shape::Shape;
 use kilt_defs::source::{Document, Format};
 use serde_json::Value;
 
-struct Fixed {
-    def: Definition,
-    images: ImageConfigs,
+pub(crate) struct Fixed {
+    pub(crate) def: Definition,
+    pub(crate) images: ImageConfigs,
 }
 
 /// The image configurations every run patches with.
@@ -56,7 +61,7 @@ pub fn image_configs() -> ImageConfigs {
     images
 }
 
-fn fixed() -> &'static Fixed {
+pub(crate) fn fixed() -> &'static Fixed {
     static FIXED: OnceLock<Fixed> = OnceLock::new();
     FIXED.get_or_init(|| Fixed {
         def: Definition::builtin(),
