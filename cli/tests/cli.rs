@@ -271,3 +271,36 @@ fn non_utf8_input_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+/// Issue #18: `: {{{…}}}` (74 bytes) took 12 s and 5 GB, and two more levels killed kiltx. Now
+/// a clear error at once, for `patch` and `lint`, nothing written.
+#[test]
+fn nested_mappings_as_keys_are_refused_at_once() {
+    let tmp = Tmp::new("nested-keys");
+    let input = format!(": {}{}", "{".repeat(36), "}".repeat(36));
+    assert_eq!(input.len(), 74);
+    let file = tmp.file("nested.yaml", &input);
+    let out_path = tmp.0.join("out.yaml");
+    let started = std::time::Instant::now();
+    let out = kiltx(&[
+        "patch",
+        "--offline",
+        &file,
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nested.yaml:1:") && err.contains("a mapping or a list used as a key"),
+        "{err}"
+    );
+    assert!(!out_path.exists(), "nothing is written");
+    let out = kiltx(&["lint", "--offline", &file]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
