@@ -89,7 +89,8 @@ fn regressions() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
     let mut failed = Vec::new();
     let mut count = 0;
-    let targets: [(&str, fn(&[u8])); 4] = [
+    type Check = fn(&[u8]);
+    let targets: [(&str, Check); 4] = [
         ("parse_patch", kilt_defs_fuzz::check),
         ("lint", kilt_defs_fuzz::lint::check),
         ("hocon", kilt_defs_fuzz::hocon::check),
