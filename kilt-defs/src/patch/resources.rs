@@ -177,12 +177,7 @@ impl Cx<'_> {
                 mem_reserved = add(mem_reserved, Figure::Known(n));
             }
             // A hard limit above the task's memory.
-            let cap = match task_mem {
-                Figure::Known(t) => Figure::Known(t),
-                Figure::Unknown => Figure::Unknown,
-                Figure::Absent => Figure::Absent,
-            };
-            if let Some(note) = self.fit(m, &cpath, &name, "memory", cap, MIN_MEMORY, "MiB")? {
+            if let Some(note) = self.fit(m, &cpath, &name, "memory", task_mem, MIN_MEMORY, "MiB")? {
                 notes.push(note);
             }
         }
