@@ -1,17 +1,17 @@
-//! Registry lookups for `kiltx patch`, and `kiltx image-config`.
+//! How to reach registries (the options every command that looks images up shares), and the
+//! lookups of what the engine needs.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use kilt_defs::image::{ImageConfig, ImageConfigs, DEFAULT_PLATFORM};
+use kilt_defs::image::ImageConfigs;
 use kilt_defs::patch::NeededImage;
 use kiltx_images::{Credentials, Lookup, Options, Registries, Resolved};
-use serde_json::{json, Value};
 
 use crate::error::CliError;
 
-/// How to reach registries (shared by `patch` and `image-config`).
+/// How to reach registries (shared by `patch`, `lint` and `image-config`).
 #[derive(Args, Debug, Clone)]
 pub struct RegistryArgs {
     /// A registry reached over plain HTTP (loopback registries always are), repeatable.
@@ -129,7 +129,7 @@ pub fn resolve_some(
 }
 
 /// Run `lookups` with a client made from the registry options, within their deadline.
-fn look_up(
+pub fn look_up(
     args: &RegistryArgs,
     lookups: &[Lookup],
 ) -> Result<Vec<Result<Resolved, kiltx_images::Error>>, CliError> {
@@ -142,43 +142,3 @@ fn look_up(
         args.deadline(),
     ))
 }
-
-/// `kiltx image-config IMAGE...`: print what the registry says, in `--image-config` format.
-pub fn run(images: &[String], platform: &str, args: &RegistryArgs) -> Result<u8, CliError> {
-    if !matches!(platform, "linux/amd64" | "linux/arm64") {
-        return Err(CliError::Usage(format!(
-            "--platform {platform:?}: expected linux/amd64 or linux/arm64 (what ECS Fargate runs)"
-        )));
-    }
-    let lookups: Vec<Lookup> = images
-        .iter()
-        .map(|i| Lookup {
-            image: i.clone(),
-            platform: platform.to_string(),
-        })
-        .collect();
-    let answers = look_up(args, &lookups)?;
-    let mut out = serde_json::Map::new();
-    let mut failures = Vec::new();
-    for (image, answer) in images.iter().zip(answers) {
-        match answer {
-            Ok(Resolved { config, .. }) => {
-                out.insert(image.clone(), config_json(&config));
-            }
-            Err(e) => failures.push(format!("image {image} ({platform}): {e}")),
-        }
-    }
-    if !failures.is_empty() {
-        return Err(CliError::Images(failures));
-    }
-    let text = serde_json::to_string_pretty(&Value::Object(out))
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    println!("{text}");
-    Ok(0)
-}
-
-fn config_json(c: &ImageConfig) -> Value {
-    json!({"entrypoint": c.entrypoint, "cmd": c.cmd})
-}
-
-pub const DEFAULT_IMAGE_PLATFORM: &str = DEFAULT_PLATFORM;

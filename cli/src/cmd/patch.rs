@@ -1,79 +1,46 @@
-//! `kiltx patch` and the definition loading it shares with `kiltx definition`.
+//! `kiltx patch`: patch task definitions so that their containers are traced.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use kilt_defs::definition::Definition;
-use kilt_defs::image::ImageConfigs;
-use kilt_defs::patch::{self, Options, TaskStatus};
+use clap::Args;
+use kilt_defs::patch::{self, TaskStatus};
 use kilt_defs::shape::Shape;
 
+use crate::engine::{Engine, EngineArgs};
 use crate::error::CliError;
 use crate::io::{read_input, write_atomic};
-use crate::PatchArgs;
 
-/// The definition to use: a file, or the built-in one; then the tracer image override.
-pub fn load_definition(
-    path: Option<&Path>,
-    tracer_image: Option<&str>,
-) -> Result<Definition, CliError> {
-    let mut def = match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| CliError::Read {
-                path: p.to_path_buf(),
-                source,
-            })?;
-            Definition::parse(&text, &p.display().to_string()).map_err(CliError::engine("kiltx"))?
-        }
-        None => Definition::builtin(),
-    };
-    if let Some(image) = tracer_image {
-        def.set_tracer_image(image)
-            .map_err(CliError::engine("kiltx"))?;
-    }
-    Ok(def)
-}
-
-pub fn load_image_configs(files: &[PathBuf]) -> Result<ImageConfigs, CliError> {
-    let mut all = ImageConfigs::new();
-    for f in files {
-        let text = std::fs::read_to_string(f).map_err(|source| CliError::Read {
-            path: f.clone(),
-            source,
-        })?;
-        let configs = ImageConfigs::from_json(&text, &f.display().to_string())
-            .map_err(CliError::engine("--image-config"))?;
-        all.extend(configs);
-    }
-    Ok(all)
-}
-
-pub fn parse_parameters(params: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    let mut out = BTreeMap::new();
-    for p in params {
-        match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                out.insert(k.to_string(), v.to_string());
-            }
-            _ => {
-                return Err(CliError::Usage(format!(
-                    "--parameter {p:?}: expected KEY=VALUE (e.g. --parameter AppImage=nginx:1.27)"
-                )))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The shape `--input-format` forces: `None` for `auto`.
-pub fn forced_shape(input_format: &str) -> Result<Option<Shape>, CliError> {
-    match input_format {
-        "auto" => Ok(None),
-        name => Shape::from_name(name)
-            .map(Some)
-            .ok_or_else(|| CliError::Usage(format!("unknown --input-format {name}"))),
-    }
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  kiltx patch template.yaml -o template.patched.yaml\n  kiltx patch --in-place taskdef.json --tracer-image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/kiltx-tracer:0.1.0\n  aws ecs describe-task-definition --task-definition app | kiltx patch - > register.json\n  kiltx patch --check template.json   # in CI: exit 1 if not patched"
+)]
+pub struct PatchArgs {
+    /// Input file, or `-` for standard input.
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    pub input: String,
+    /// Write the patched document here instead of standard output.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        conflicts_with = "in_place"
+    )]
+    pub output: Option<PathBuf>,
+    /// Replace the input file (atomically) with the patched document.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Write nothing; exit 1 if patching would change the input.
+    #[arg(long)]
+    pub check: bool,
+    /// Print a unified diff of the change (instead of the document, unless -o/--in-place).
+    #[arg(long)]
+    pub diff: bool,
+    /// Print no summary on standard error.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
@@ -88,32 +55,26 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         args.input.clone()
     };
     // Everything that can be wrong with the options is checked before the input is read.
-    let crate::kilt_cmd::ForPatch {
+    let Engine {
         definition: def,
-        tailor,
-        recipe,
-    } = crate::kilt_cmd::for_patch(args)?;
-    let mut images = load_image_configs(&args.image_config)?;
-    let opts = Options {
-        opt_in: args.opt_in,
-        include_ec2: args.include_ec2,
-        parameters: parse_parameters(&args.parameters)?,
-        tailor,
-        ..Options::default()
-    };
-    let forced = forced_shape(&args.input_format)?;
-    let text = read_input(&args.input, args.max_input_size)?;
-    if !args.offline {
+        options: opts,
+        shape: forced,
+        mut images,
+        parameterize,
+    } = args.engine.engine()?;
+    let text = read_input(&args.input, args.engine.max_input_size)?;
+    if !args.engine.offline {
         // What the task definitions and --image-config leave unknown is asked of registries.
         // (An error here is reported, with its position, by the patch below.)
         if let Ok(needs) = kilt_defs::document::needed_images(&text, forced, &def, &opts, &images) {
             if !needs.is_empty() {
-                let found = crate::image_cmd::resolve(&args.registry, &origin, &needs, args.quiet)?;
+                let found =
+                    crate::registry::resolve(&args.engine.registry, &origin, &needs, args.quiet)?;
                 images.extend(found);
             }
         }
     }
-    let (output, report) = if args.parameterize_env {
+    let (output, report) = if let Some(recipe) = &parameterize {
         // Recipe variables become template Parameters: a change at the template's top level,
         // made through the value model.
         let doc = kilt_defs::parse_document(&text).map_err(CliError::engine(origin.clone()))?;
@@ -125,16 +86,16 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         let report = patch::patch(&mut value, shape, &def, &opts, &images)
             .map_err(|e| e.locate(&doc))
             .map_err(CliError::engine(origin.clone()))?;
-        crate::kilt_cmd::add_parameters(
-            &mut value,
-            shape,
-            recipe.as_ref(),
-            args,
-            report
-                .tasks
-                .iter()
-                .any(|t| matches!(t.status, TaskStatus::Patched { .. })),
-        )?;
+        crate::engine::parameterize_needs_cloudformation(shape)?;
+        if report
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, TaskStatus::Patched { .. }))
+        {
+            recipe
+                .add_template_parameters(&mut value)
+                .map_err(CliError::engine("kiltx"))?;
+        }
         let output = if shape == Shape::Describe {
             kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
         } else {

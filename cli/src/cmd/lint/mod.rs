@@ -7,16 +7,18 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
 
-use kilt_defs::lint::{self, rules, Finding, Rule, Severity, RULES};
-use kilt_defs::patch::Options;
+use kilt_defs::lint::{self, rules, Finding, Severity, RULES};
 use kilt_defs::shape::Shape;
-use kilt_defs::source::render_path;
 
+use crate::engine::{Engine, EngineArgs};
 use crate::error::CliError;
 use crate::io::read_input;
-use crate::patch_cmd::{load_definition, load_image_configs, parse_parameters};
+
+mod github;
+mod human;
+mod json;
+mod sarif;
 
 #[derive(Args)]
 #[command(
@@ -55,43 +57,15 @@ pub struct LintArgs {
     /// Explain a rule (ID or name) and exit.
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
-    /// Definition file (YAML or JSON): what instrumented looks like; default: the built-in one.
-    #[arg(long, value_name = "FILE")]
-    pub definition: Option<PathBuf>,
-    /// Image of the tracer sidecar (the definition's first sidecar). Also KILTX_TRACER_IMAGE.
-    #[arg(long, value_name = "IMAGE", env = "KILTX_TRACER_IMAGE")]
-    pub tracer_image: Option<String>,
-    /// Only task definitions tagged kilt-include (or kilt-include-containers) must be instrumented.
-    #[arg(long)]
-    pub opt_in: bool,
-    /// Also expect task definitions that do not require FARGATE to be instrumented.
-    #[arg(long)]
-    pub include_ec2: bool,
-    /// Never use the network: images' ENTRYPOINT/CMD come only from the task definitions and
-    /// --image-config (without it, missing ones are read from their registries, and one that
-    /// stays unknown is a finding). Also KILTX_OFFLINE=1.
-    #[arg(long, env = "KILTX_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
-    pub offline: bool,
-    #[command(flatten)]
-    pub registry: crate::image_cmd::RegistryArgs,
-    /// JSON map from image to its configuration: {"IMAGE": {"entrypoint": [...], "cmd": [...]}}.
-    #[arg(long, value_name = "FILE")]
-    pub image_config: Vec<PathBuf>,
-    /// A template parameter's value, for images given as Ref/Fn::Sub (repeatable).
-    #[arg(long = "parameter", value_name = "KEY=VALUE")]
-    pub parameters: Vec<String>,
-    /// The inputs' shape, when detection is not wanted.
-    #[arg(long, value_name = "SHAPE", value_parser = ["auto", "cloudformation", "register", "describe", "containers"], default_value = "auto")]
-    pub input_format: String,
     /// Quietly skip named files that are not templates or task definitions, as files found in
     /// directories are (for pre-commit, which passes every changed file).
     #[arg(long)]
     pub skip_other_files: bool,
-    /// Refuse inputs larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kilt_defs::DEFAULT_MAX_INPUT)]
-    pub max_input_size: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
+/// `--format`: one module each.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
@@ -158,15 +132,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
     }
 
     // Everything that can be wrong with the options is checked before any input is read.
-    let def = load_definition(args.definition.as_deref(), args.tracer_image.as_deref())?;
-    let images = load_image_configs(&args.image_config)?;
-    let opts = Options {
-        opt_in: args.opt_in,
-        include_ec2: args.include_ec2,
-        parameters: parse_parameters(&args.parameters)?,
-        ..Options::default()
-    };
-    let shape = crate::patch_cmd::forced_shape(&args.input_format)?;
+    let engine = args.engine.engine()?;
     let (ignore, unknown) = lint::parse_suppressions(args.ignore.iter().map(String::as_str));
 
     let mut reports = Vec::new();
@@ -195,7 +161,7 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
     }
     let mut checked = 0usize;
     for input in &inputs {
-        match lint_one(input, args, shape, &def, &opts, &images, &ignore) {
+        match lint_one(input, args, &engine, &ignore) {
             Ok(Some(findings)) => {
                 checked += 1;
                 reports.push(Report {
@@ -209,10 +175,10 @@ pub fn run(args: &LintArgs) -> Result<u8, CliError> {
     }
 
     let text = match args.format {
-        Format::Human => human(&reports),
-        Format::Json => json_format(&reports),
-        Format::Sarif => sarif(&reports),
-        Format::Github => github(&reports),
+        Format::Human => human::render(&reports),
+        Format::Json => json::render(&reports),
+        Format::Sarif => sarif::render(&reports),
+        Format::Github => github::render(&reports),
     };
     stdout
         .write_all(text.as_bytes())
@@ -260,13 +226,18 @@ fn plural(n: usize) -> &'static str {
 fn lint_one(
     input: &Input,
     args: &LintArgs,
-    shape: Option<Shape>,
-    def: &kilt_defs::definition::Definition,
-    opts: &Options,
-    images: &kilt_defs::image::ImageConfigs,
+    engine: &Engine,
     ignore: &BTreeSet<&'static str>,
 ) -> Result<Option<Vec<Finding>>, CliError> {
-    let text = read_input(&input.source, args.max_input_size)?;
+    let Engine {
+        definition: def,
+        options: opts,
+        shape,
+        images,
+        ..
+    } = engine;
+    let shape = *shape;
+    let text = read_input(&input.source, args.engine.max_input_size)?;
     if input.discovered && !looks_like_task_definitions(&text) {
         return Ok(None);
     }
@@ -274,14 +245,43 @@ fn lint_one(
     if input.discovered && shape.is_none() && Shape::detect(&doc.value).is_err() {
         return Ok(None);
     }
+    if opts.tailor.is_some() {
+        // A Kilt recipe or the log/credential options make each task definition's sidecars
+        // (a tailor), which can refuse a task definition (`--log-group` outside a template
+        // without `--log-region`, a recipe's unresolved substitution). The lint does not tailor,
+        // so it patches a copy to refuse what `patch` refuses; images left unknown are
+        // recorded, not errors: the lint reports them as findings.
+        let detected = match shape {
+            Some(s) => s,
+            None => Shape::detect(&doc.value)
+                .map_err(|e| e.locate(&doc))
+                .map_err(CliError::engine(input.name.clone()))?,
+        };
+        let unknown = std::cell::RefCell::new(Vec::new());
+        kilt_defs::patch::patch_recording(
+            &mut doc.value.clone(),
+            detected,
+            def,
+            opts,
+            images,
+            Some(&unknown),
+        )
+        .map_err(|e| e.locate(&doc))
+        .map_err(CliError::engine(input.name.clone()))?;
+        engine.check_shape(detected)?;
+    }
     // Images the task definitions and --image-config leave unknown are asked of registries; one
     // that stays unknown is reported by the lint (image-config-unknown), with why on stderr.
     let mut found = kilt_defs::image::ImageConfigs::new();
-    if !args.offline {
+    if !args.engine.offline {
         if let Ok(needs) = kilt_defs::document::needed_images(&text, shape, def, opts, images) {
             if !needs.is_empty() {
-                let (configs, failures) =
-                    crate::image_cmd::resolve_some(&args.registry, &input.name, &needs, true)?;
+                let (configs, failures) = crate::registry::resolve_some(
+                    &args.engine.registry,
+                    &input.name,
+                    &needs,
+                    true,
+                )?;
                 for f in failures {
                     eprintln!("kiltx lint: {f}");
                 }
@@ -398,184 +398,4 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn display(p: &Path) -> String {
     let s = p.to_string_lossy().replace('\\', "/");
     s.strip_prefix("./").map(String::from).unwrap_or(s)
-}
-
-fn human(reports: &[Report]) -> String {
-    let mut out = String::new();
-    for r in reports {
-        for f in &r.findings {
-            match &r.file {
-                Some(file) => out.push_str(&format!(
-                    "{file}:{}:{}: {}[{}] {}: {}\n",
-                    f.line,
-                    f.column,
-                    f.rule.severity.as_str(),
-                    f.rule.id,
-                    render_path(&f.path),
-                    f.message
-                )),
-                None => out.push_str(&format!(
-                    "kiltx: {}[{}] {}\n",
-                    f.rule.severity.as_str(),
-                    f.rule.id,
-                    f.message
-                )),
-            }
-        }
-    }
-    out
-}
-
-/// The documented JSON format: an array of findings, in file then source order.
-fn json_format(reports: &[Report]) -> String {
-    let items: Vec<Value> = reports
-        .iter()
-        .flat_map(|r| {
-            r.findings.iter().map(move |f| {
-                json!({
-                    "file": r.file,
-                    "line": (f.line > 0).then_some(f.line),
-                    "column": (f.column > 0).then_some(f.column),
-                    "path": (!f.path.is_empty()).then(|| render_path(&f.path)),
-                    "resource": f.resource,
-                    "rule": f.rule.id,
-                    "name": f.rule.name,
-                    "severity": f.rule.severity.as_str(),
-                    "message": f.message,
-                })
-            })
-        })
-        .collect();
-    let mut s = serde_json::to_string_pretty(&Value::Array(items)).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-fn sarif_level(r: &Rule) -> &'static str {
-    match r.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
-
-/// SARIF 2.1.0, as GitHub code scanning reads it.
-fn sarif(reports: &[Report]) -> String {
-    let rules: Vec<Value> = RULES
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "name": r.name,
-                "shortDescription": {"text": r.summary},
-                "fullDescription": {"text": r.help},
-                "help": {
-                    "text": r.help,
-                    "markdown": format!("**{} {}**\n\n{}", r.id, r.name, r.help),
-                },
-                "defaultConfiguration": {"level": sarif_level(r)},
-                "properties": {"tags": ["security", "ecs", "fargate"]},
-            })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for r in reports {
-        for f in &r.findings {
-            let index = RULES.iter().position(|x| x.id == f.rule.id).unwrap_or(0);
-            let mut result = json!({
-                "ruleId": f.rule.id,
-                "ruleIndex": index,
-                "level": sarif_level(f.rule),
-                "message": {"text": f.message},
-            });
-            if let Some(file) = &r.file {
-                let mut location = json!({
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": uri(file)},
-                        "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
-                    }
-                });
-                if !f.path.is_empty() {
-                    location["logicalLocations"] =
-                        json!([{"fullyQualifiedName": render_path(&f.path), "kind": "member"}]);
-                }
-                result["locations"] = json!([location]);
-                result["partialFingerprints"] = json!({
-                    "kiltxPath/v1": format!("{}:{}:{}", file, f.rule.id, render_path(&f.path)),
-                });
-            }
-            results.push(result);
-        }
-    }
-    let log = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "kiltx",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    });
-    let mut s = serde_json::to_string_pretty(&log).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// A URI reference for a path: relative as given (what code scanning resolves against the
-/// checkout), `file://` for an absolute one; spaces and other specials percent-encoded.
-fn uri(path: &str) -> String {
-    let mut out = String::new();
-    if path.starts_with('/') {
-        out.push_str("file://");
-    }
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// GitHub Actions workflow commands: one annotation per finding.
-fn github(reports: &[Report]) -> String {
-    fn data(s: &str) -> String {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    }
-    fn prop(s: &str) -> String {
-        data(s).replace(':', "%3A").replace(',', "%2C")
-    }
-    let mut out = String::new();
-    for r in reports {
-        for f in &r.findings {
-            let level = match f.rule.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
-            let title = prop(&format!("{} {}", f.rule.id, f.rule.name));
-            let message = if f.path.is_empty() {
-                f.message.clone()
-            } else {
-                format!("{} ({})", f.message, render_path(&f.path))
-            };
-            match &r.file {
-                Some(file) => out.push_str(&format!(
-                    "::{level} file={},line={},col={},title={title}::{}\n",
-                    prop(file),
-                    f.line,
-                    f.column,
-                    data(&message)
-                )),
-                None => out.push_str(&format!("::{level} title={title}::{}\n", data(&message))),
-            }
-        }
-    }
-    out
 }
