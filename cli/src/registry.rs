@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use kilt_defs::image::ImageConfigs;
-use kilt_defs::patch::NeededImage;
-use kiltx_images::{Credentials, Lookup, Options, Registries, Resolved};
+use kiltx_images::{Answer, Credentials, Lookup, Options, Registries, Resolved};
 
 use crate::error::CliError;
 
@@ -48,6 +46,13 @@ impl RegistryArgs {
         Ok(opts)
     }
 
+    /// The registry client the options describe.
+    pub fn client(&self) -> Result<Box<Registries>, CliError> {
+        Registries::new(self.options()?)
+            .map(Box::new)
+            .map_err(|e| CliError::Usage(e.to_string()))
+    }
+
     fn credentials(&self) -> Result<Credentials, CliError> {
         let read = |path: PathBuf| -> Result<Credentials, CliError> {
             let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read {
@@ -76,39 +81,18 @@ impl RegistryArgs {
         }
     }
 
-    fn deadline(&self) -> Duration {
+    /// How long all registry lookups of a run may take together.
+    pub fn deadline(&self) -> Duration {
         Duration::from_secs(self.registry_deadline.max(1))
     }
 }
 
-/// Ask the registries for every image in `needs`; their answers, or one error per failure.
-pub fn resolve(
-    args: &RegistryArgs,
-    origin: &str,
-    needs: &[NeededImage],
-    quiet: bool,
-) -> Result<ImageConfigs, CliError> {
-    let (found, failures) = resolve_some(args, origin, needs, quiet)?;
-    if failures.is_empty() {
-        Ok(found)
-    } else {
-        Err(CliError::Images(failures))
-    }
-}
-
-/// Look `needs` up: what was found, and a message for each lookup that failed. `Err` only for
-/// bad registry options.
-pub fn resolve_some(
-    args: &RegistryArgs,
-    origin: &str,
-    needs: &[NeededImage],
-    quiet: bool,
-) -> Result<(ImageConfigs, Vec<String>), CliError> {
-    let lookups: Vec<Lookup> = needs.iter().map(Lookup::from).collect();
-    let answers = look_up(args, &lookups)?;
-    let mut out = ImageConfigs::new();
+/// What the lookups of `origin`'s needs answered: the configurations found are already in the
+/// engine's images ([`kiltx_images::find_look_up_patch`]); this says which image a
+/// multi-platform index gave (unless `quiet`) and returns a message for each lookup that failed.
+pub fn failures(origin: &str, answers: &[Answer], quiet: bool) -> Vec<String> {
     let mut failures = Vec::new();
-    for (need, answer) in needs.iter().zip(answers) {
+    for Answer { need, answer } in answers {
         match answer {
             Ok(r) => {
                 if !quiet && r.from_index {
@@ -117,7 +101,6 @@ pub fn resolve_some(
                         need.container, need.image, r.platform
                     );
                 }
-                out.insert_for(&need.image, &need.platform, r.config);
             }
             Err(e) => failures.push(format!(
                 "{origin}: container {} needs image {} ({}): {e}",
@@ -125,7 +108,7 @@ pub fn resolve_some(
             )),
         }
     }
-    Ok((out, failures))
+    failures
 }
 
 /// Run `lookups` with a client made from the registry options, within their deadline.
@@ -133,10 +116,8 @@ pub fn look_up(
     args: &RegistryArgs,
     lookups: &[Lookup],
 ) -> Result<Vec<Result<Resolved, kiltx_images::Error>>, CliError> {
-    let registries =
-        Registries::new(args.options()?).map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(kiltx_images::resolve_all_blocking(
-        &registries,
+        &*args.client()?,
         lookups,
         kiltx_images::DEFAULT_CONCURRENCY,
         args.deadline(),

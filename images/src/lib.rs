@@ -4,11 +4,13 @@
 //! real implementation: the OCI distribution API (Docker v2 schema 2 and OCI manifests, image
 //! indexes resolved to one platform, digests verified), anonymous, Bearer-token, Basic and
 //! Amazon ECR authentication, a cache by reference and by digest, per-request timeouts.
-//! [`resolve_all`] runs many lookups concurrently, with a bound and a deadline.
+//! [`resolve_all`] runs many lookups concurrently, with a bound and a deadline;
+//! [`find_look_up_patch`] is the whole sequence the front ends run around the engine.
 
 pub mod auth;
 mod ecr;
 pub mod error;
+mod flow;
 mod registry;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use kilt_defs::reference::Reference;
 
 pub use auth::Credentials;
 pub use error::Error;
+pub use flow::{find_look_up_patch, find_look_up_patch_blocking, Answer};
 pub use registry::Registries;
 
 /// How many HTTP requests [`Registries`] has in flight at once, by default.

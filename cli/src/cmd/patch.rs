@@ -4,7 +4,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use kilt_defs::patch::{self, TaskStatus};
+use kilt_defs::definition::Definition;
+use kilt_defs::image::ImageConfigs;
+use kilt_defs::kilt::KiltRecipe;
+use kilt_defs::patch::{self, Options, TaskStatus};
 use kilt_defs::shape::Shape;
 
 use crate::engine::{Engine, EngineArgs};
@@ -59,55 +62,41 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
         definition: def,
         options: opts,
         shape: forced,
-        mut images,
+        images,
         parameterize,
     } = args.engine.engine()?;
     let text = read_input(&args.input, args.engine.max_input_size)?;
-    if !args.engine.offline {
-        // What the task definitions and --image-config leave unknown is asked of registries.
-        // (An error here is reported, with its position, by the patch below.)
-        if let Ok(needs) = kilt_defs::document::needed_images(&text, forced, &def, &opts, &images) {
-            if !needs.is_empty() {
-                let found =
-                    crate::registry::resolve(&args.engine.registry, &origin, &needs, args.quiet)?;
-                images.extend(found);
+    let registry = &args.engine.registry;
+    let (output, report) = kiltx_images::find_look_up_patch_blocking(
+        (),
+        &images,
+        |(), known| {
+            // What the task definitions and --image-config leave unknown is asked of
+            // registries. (An error here is reported, with its position, by the patch.)
+            if args.engine.offline {
+                return Vec::new();
             }
-        }
-    }
-    let (output, report) = if let Some(recipe) = &parameterize {
-        // Recipe variables become template Parameters: a change at the template's top level,
-        // made through the value model.
-        let doc = kilt_defs::parse_document(&text).map_err(CliError::engine(origin.clone()))?;
-        let shape = match forced {
-            Some(s) => s,
-            None => Shape::detect(&doc.value).map_err(CliError::engine(origin.clone()))?,
-        };
-        let mut value = doc.value.clone();
-        let report = patch::patch(&mut value, shape, &def, &opts, &images)
-            .map_err(|e| e.locate(&doc))
-            .map_err(CliError::engine(origin.clone()))?;
-        crate::engine::parameterize_needs_cloudformation(shape)?;
-        if report
-            .tasks
-            .iter()
-            .any(|t| matches!(t.status, TaskStatus::Patched { .. }))
-        {
-            recipe
-                .add_template_parameters(&mut value)
-                .map_err(CliError::engine("kiltx"))?;
-        }
-        let output = if shape == Shape::Describe {
-            kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(&text))
-        } else {
-            kilt_defs::emit_document(&doc, &value)
-        };
-        (output, report)
-    } else {
-        // JSON is patched one task definition at a time, spliced into the original text.
-        let patched = kilt_defs::document::patch_document(&text, forced, &def, &opts, &images)
-            .map_err(CliError::engine(origin.clone()))?;
-        (patched.text, patched.report)
-    };
+            kilt_defs::document::needed_images(&text, forced, &def, &opts, known)
+                .unwrap_or_default()
+        },
+        || registry.client(),
+        registry.deadline(),
+        |(), images, answers| {
+            let failures = crate::registry::failures(&origin, &answers?, args.quiet);
+            if !failures.is_empty() {
+                return Err(CliError::Images(failures));
+            }
+            patch_text(
+                &text,
+                &origin,
+                forced,
+                &def,
+                &opts,
+                images,
+                parameterize.as_ref(),
+            )
+        },
+    )?;
     let changed = output != text;
 
     if !args.quiet {
@@ -139,6 +128,53 @@ pub fn run(args: &PatchArgs) -> Result<u8, CliError> {
     }
     out.flush().map_err(CliError::stdout)?;
     Ok(0)
+}
+
+/// Patch `text`: spliced into the original (JSON) or, when a recipe's variables become template
+/// Parameters, through the value model.
+fn patch_text(
+    text: &str,
+    origin: &str,
+    forced: Option<Shape>,
+    def: &Definition,
+    opts: &Options,
+    images: &ImageConfigs,
+    parameterize: Option<&KiltRecipe>,
+) -> Result<(String, patch::Report), CliError> {
+    Ok(if let Some(recipe) = parameterize {
+        // Recipe variables become template Parameters: a change at the template's top level,
+        // made through the value model.
+        let doc = kilt_defs::parse_document(text).map_err(CliError::engine(origin))?;
+        let shape = match forced {
+            Some(s) => s,
+            None => Shape::detect(&doc.value).map_err(CliError::engine(origin))?,
+        };
+        let mut value = doc.value.clone();
+        let report = patch::patch(&mut value, shape, def, opts, images)
+            .map_err(|e| e.locate(&doc))
+            .map_err(CliError::engine(origin))?;
+        crate::engine::parameterize_needs_cloudformation(shape)?;
+        if report
+            .tasks
+            .iter()
+            .any(|t| matches!(t.status, TaskStatus::Patched { .. }))
+        {
+            recipe
+                .add_template_parameters(&mut value)
+                .map_err(CliError::engine("kiltx"))?;
+        }
+        let output = if shape == Shape::Describe {
+            kilt_defs::json::to_string_styled(&value, &kilt_defs::json::Style::detect(text))
+        } else {
+            kilt_defs::emit_document(&doc, &value)
+        };
+        (output, report)
+    } else {
+        // JSON is patched one task definition at a time, spliced into the original text.
+        let patched = kilt_defs::document::patch_document(text, forced, def, opts, images)
+            .map_err(CliError::engine(origin))?;
+        (patched.text, patched.report)
+    })
 }
 
 fn summarize(origin: &str, report: &patch::Report) {

@@ -272,35 +272,27 @@ fn lint_one(
     }
     // Images the task definitions and --image-config leave unknown are asked of registries; one
     // that stays unknown is reported by the lint (image-config-unknown), with why on stderr.
-    let mut found = kilt_defs::image::ImageConfigs::new();
-    if !args.engine.offline {
-        if let Ok(needs) = kilt_defs::document::needed_images(&text, shape, def, opts, images) {
-            if !needs.is_empty() {
-                let (configs, failures) = crate::registry::resolve_some(
-                    &args.engine.registry,
-                    &input.name,
-                    &needs,
-                    true,
-                )?;
-                for f in failures {
-                    eprintln!("kiltx lint: {f}");
-                }
-                found = configs;
+    let registry = &args.engine.registry;
+    kiltx_images::find_look_up_patch_blocking(
+        (),
+        images,
+        |(), known| {
+            if args.engine.offline {
+                return Vec::new();
             }
-        }
-    }
-    let looked_up;
-    let images = if found.is_empty() {
-        images
-    } else {
-        let mut all = images.clone();
-        all.extend(found);
-        looked_up = all;
-        &looked_up
-    };
-    lint::lint(&doc, shape, def, opts, images, ignore)
-        .map(Some)
-        .map_err(CliError::engine(input.name.clone()))
+            kilt_defs::document::needed_images(&text, shape, def, opts, known).unwrap_or_default()
+        },
+        || registry.client(),
+        registry.deadline(),
+        |(), images, answers| {
+            for f in crate::registry::failures(&input.name, &answers?, true) {
+                eprintln!("kiltx lint: {f}");
+            }
+            lint::lint(&doc, shape, def, opts, images, ignore)
+                .map(Some)
+                .map_err(CliError::engine(input.name.clone()))
+        },
+    )
 }
 
 /// A cheap test for files found in directories: could this hold task definitions?
