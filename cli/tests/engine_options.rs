@@ -3,12 +3,10 @@
 //! lint's verdict agrees with patch's output (findings exactly when patch changes the input;
 //! patch's output lints clean).
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{kiltx_in, peer, write_peer_images};
+use crate::common::{kiltx_in, peer, write_peer_images};
 use serde_json::json;
 
 fn tmpdir(name: &str) -> PathBuf {

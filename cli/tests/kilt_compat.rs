@@ -4,13 +4,11 @@
 //! table); the output must equal Kilt's once exactly those are normalised away, and must not
 //! equal it with any one of them left out (so every declared difference is real).
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{agent_kilt_inputs, peer, validate, write_peer_images};
+use crate::common::{agent_kilt_inputs, peer, validate, write_peer_images};
 use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 

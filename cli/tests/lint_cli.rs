@@ -2,13 +2,11 @@
 //! the output formats (SARIF validated against the SARIF 2.1.0 JSON schema), and "a file
 //! patched by kiltx lints clean".
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use common::kiltx_in;
+use crate::common::kiltx_in;
 use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::Value;
 
@@ -357,8 +355,8 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
     let mut patched_count = 0;
     for dir in &cases {
         let name = dir.display().to_string();
-        let input = common::input_name(dir);
-        let args: Vec<String> = common::case_args(dir);
+        let input = crate::common::input_name(dir);
+        let args: Vec<String> = crate::common::case_args(dir);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let patched = kiltx_in(dir, &[&["patch", "-q"], &args[..], &[input]].concat());
         if !patched.status.success() {

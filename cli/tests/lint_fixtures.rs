@@ -5,13 +5,11 @@
 //!
 //! Cases named `KXnnn-fail` must report rule KXnnn and `KXnnn-pass` must not; every rule has
 //! both. The cases are written by `make_fixtures.py` (see there);
-//! `KILTX_BLESS=1 cargo test -p kiltx --test lint_fixtures` rewrites the expected files.
-
-mod common;
+//! `KILTX_BLESS=1 cargo test -p kiltx --test tests lint_fixtures::` rewrites the expected files.
 
 use std::path::{Path, PathBuf};
 
-use common::{case_args, case_dirs, check_cases, diff, input_name, kiltx_in, read_expected};
+use crate::common::{case_args, case_dirs, check_cases, diff, input_name, kiltx_in, read_expected};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint")

@@ -2,12 +2,10 @@
 //! have "not instrumented" findings; their patched outputs must not — a container another tool
 //! instrumented is reported as such (KX002), never as not instrumented (KX001).
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{peer, sorted_paths, write_peer_images};
+use crate::common::{peer, sorted_paths, write_peer_images};
 use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::Value;
 

@@ -8,17 +8,15 @@
 //!
 //! Successful cases are also patched again from their own output, which must come back byte for
 //! byte (idempotence), and twice from the input (determinism).
-//! `KILTX_BLESS=1 cargo test --test patch_fixtures` rewrites the expected files.
+//! `KILTX_BLESS=1 cargo test -p kiltx --test tests patch_fixtures::` rewrites the expected files.
 //! Fixtures run `--offline`: image configurations come from the case's own files (registry
 //! lookups are tested in registry.rs).
-
-mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
+use crate::common::{case_args, case_dirs, check_cases, diff, input_name, read_expected};
 use kiltx_testsupport::hermetic::command as hermetic;
 
 fn kiltx(dir: &Path, args: &[String]) -> Output {

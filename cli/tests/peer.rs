@@ -2,13 +2,11 @@
 //! the built-in definition, and the result checked against invariants computed here,
 //! independently of the engine.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{agent_kilt_inputs, peer, peer_images, write_peer_images, LAUNCHER};
+use crate::common::{agent_kilt_inputs, peer, peer_images, write_peer_images, LAUNCHER};
 use kiltx_testsupport::hermetic::command as hermetic;
 use serde_json::{json, Value};
 

@@ -1,14 +1,12 @@
 //! Registry lookups end to end: the real `kiltx` binary against Debian's `docker-registry`
 //! (anonymous, htpasswd Basic, Bearer tokens), moto's ECR API, and images pushed here.
 
-mod common;
-
 use std::fs;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Output;
 
-use common::LAUNCHER;
+use crate::common::LAUNCHER;
 use kiltx_testsupport::hermetic::command as hermetic;
 use kiltx_testsupport::{self as ts, Auth, Process, TempDir};
 use serde_json::{json, Value};

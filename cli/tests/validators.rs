@@ -3,8 +3,6 @@
 //! peer input is patched; an output may not have a problem its input did not have. The
 //! validators must be installed (the test command installs them); missing ones fail the test.
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -37,13 +35,13 @@ fn kind_of(text: &str) -> &'static str {
 fn cases() -> Vec<Case> {
     let mut out = Vec::new();
     let fixtures = repo().join("cli/tests/fixtures/patch");
-    for d in common::case_dirs(&fixtures) {
+    for d in crate::common::case_dirs(&fixtures) {
         let name = d.file_name().unwrap().to_string_lossy().into_owned();
         if name.starts_with("err-") {
             continue;
         }
-        let input = d.join(common::input_name(&d));
-        let args = common::case_args(&d);
+        let input = d.join(crate::common::input_name(&d));
+        let args = crate::common::case_args(&d);
         out.push(Case {
             input,
             args,
@@ -51,7 +49,7 @@ fn cases() -> Vec<Case> {
         });
     }
     let peer = repo().join("../shared/peer");
-    let images = common::write_peer_images(
+    let images = crate::common::write_peer_images(
         std::env::temp_dir().join(format!("kiltx-validate-images-{}.json", std::process::id())),
     );
     for group in [
@@ -61,7 +59,7 @@ fn cases() -> Vec<Case> {
         "task_pid_mode",
     ] {
         let dir = peer.join("agent-kilt/fixtures").join(group);
-        for f in common::sorted_paths(&dir) {
+        for f in crate::common::sorted_paths(&dir) {
             let n = f.file_name().unwrap().to_string_lossy().into_owned();
             if n.ends_with(".patched.json") || n.starts_with("panic_") {
                 continue;
@@ -83,7 +81,7 @@ fn cases() -> Vec<Case> {
         }
     }
     let tf = peer.join("sysdig-terraform/testfiles");
-    for f in common::sorted_paths(&tf) {
+    for f in crate::common::sorted_paths(&tf) {
         let n = f.file_name().unwrap().to_string_lossy().into_owned();
         if n.contains("expected") || n.contains("Instrumented") {
             continue;
@@ -129,7 +127,7 @@ fn outputs_pass_cfn_lint_and_botocore() {
         "expected fixture and peer inputs, found {}",
         pairs.len()
     );
-    let (status, report) = common::validate(&pairs, &tmp.join("pairs.json"));
+    let (status, report) = crate::common::validate(&pairs, &tmp.join("pairs.json"));
     let _ = fs::remove_dir_all(&tmp);
     assert!(status.success(), "validators found problems:\n{report}");
     assert!(

@@ -1,7 +1,6 @@
 //! Helpers shared by the tests. The fixture-driven ones: a fixture case is a directory holding
 //! `input.json` or `input.yaml` and an optional `args` file (one argument a line). The peer
 //! corpora (../shared/peer): other projects' fixtures.
-#![allow(dead_code)] // each test crate uses its own subset
 
 use std::ffi::OsStr;
 use std::fs;
