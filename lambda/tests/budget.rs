@@ -86,12 +86,16 @@ fn the_estimate_covers_what_handling_allocates() {
 fn over_budget_requests_fail_naming_the_limit() {
     let fragment = kiltx_bench::cloudformation_template(400, 2_000_000);
     let request = decode(event("r", fragment)).unwrap();
-    let e = check_budget(&request, Some(64), None).unwrap_err();
+    let e = check_budget(&request, Some(64), None)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("memory") && e.contains("64 MB") && e.contains("MemorySize"),
         "{e}"
     );
-    let e = check_budget(&request, Some(10_240), Some(Duration::from_millis(5))).unwrap_err();
+    let e = check_budget(&request, Some(10_240), Some(Duration::from_millis(5)))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("time left") && e.contains("Timeout"), "{e}");
     check_budget(&request, Some(10_240), Some(Duration::from_secs(60)))
         .expect("fits 10 GB and a minute");

@@ -1,10 +1,10 @@
 //! The macro handler on constructed events.
 
 use kilt_defs::image::ImageConfigs;
-use kiltx_lambda::{decode, handle, Config, MacroRequest, MacroResponse};
+use kiltx_lambda::{decode, handle, Config, ConfigError, MacroRequest, MacroResponse};
 use serde_json::{json, Value};
 
-fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
+fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     Config::from_env(|k| {
         vars.iter()
             .find(|(n, _)| *n == k)
@@ -193,7 +193,7 @@ fn bad_configuration_fails_every_invocation() {
     }
     let bad = config(&[("KILTX_OPT_IN", "maybe")]);
     assert_eq!(
-        bad.unwrap_err(),
+        bad.unwrap_err().to_string(),
         "KILTX_OPT_IN=\"maybe\": expected true or false"
     );
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use kilt_defs::image::{ImageConfig, ImageConfigs};
-use kiltx_lambda::{decode, handle, Config};
+use kiltx_lambda::{decode, handle, Config, ConfigError};
 use serde_json::{json, Value};
 
 fn peer() -> PathBuf {
@@ -15,7 +15,7 @@ fn peer() -> PathBuf {
     p
 }
 
-fn config(vars: &[(&str, String)]) -> Result<Config, String> {
+fn config(vars: &[(&str, String)]) -> Result<Config, ConfigError> {
     Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
 }
 
@@ -87,17 +87,24 @@ fn bad_recipe_configuration_is_reported() {
     )
     .unwrap();
     // A recipe that needs settings it is not given names the missing one.
-    let e = config(&[("KILTX_DEFINITION", recipe.clone())]).unwrap_err();
+    let e = config(&[("KILTX_DEFINITION", recipe.clone())])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("${config.orchestrator_host}"), "{e}");
     let e = config(&[
         ("KILTX_DEFINITION", recipe.clone()),
         ("KILTX_RECIPE_CONFIG", "{not json".into()),
     ])
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("KILTX_RECIPE_CONFIG"), "{e}");
-    let e = config(&[("KILTX_DEFINITION_FORMAT", "kilt".into())]).unwrap_err();
+    let e = config(&[("KILTX_DEFINITION_FORMAT", "kilt".into())])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("KILTX_DEFINITION"), "{e}");
-    let e = config(&[("KILTX_PARAMETERIZE_ENV", "true".into())]).unwrap_err();
+    let e = config(&[("KILTX_PARAMETERIZE_ENV", "true".into())])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("Kilt recipes"), "{e}");
     // A full configuration: the sidecar gets the recipe's image and the auth secret.
     let c = config(&[

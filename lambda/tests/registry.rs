@@ -1,11 +1,9 @@
 //! The real `bootstrap` with registry lookups: a Runtime API served by the test, Debian's
 //! `docker-registry` on 127.0.0.1 with images pushed by the test.
 
-mod common;
-
 use std::time::Duration;
 
-use common::bootstrap;
+use crate::common::bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use kiltx_testsupport as ts;
 use serde_json::{json, Value};

@@ -1,11 +1,9 @@
 //! The real `bootstrap` binary against a Lambda Runtime API served by the test on 127.0.0.1
 //! (`kiltx_bench::runtime_api`), fed real macro events; the answers it posts are checked.
 
-mod common;
-
 use std::time::Duration;
 
-use common::bootstrap;
+use crate::common::bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use serde_json::{json, Value};
 

@@ -1,17 +1,15 @@
 //! The definition read from S3 (`KILTX_DEFINITION_URI`) when the function starts: moto's server
 //! on 127.0.0.1 as S3, the real `bootstrap`, a Runtime API served by the test.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Bootstrap;
+use crate::common::Bootstrap;
 use kiltx_bench::runtime_api::RuntimeApi;
 use kiltx_testsupport as ts;
 use serde_json::{json, Value};
 
 fn bootstrap(api: &RuntimeApi, s3: &str, uri: &str) -> Bootstrap {
-    common::bootstrap(
+    crate::common::bootstrap(
         api,
         &[
             ("AWS_ENDPOINT_URL_S3", &format!("http://{s3}")),
