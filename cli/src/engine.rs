@@ -71,10 +71,12 @@ pub struct EngineArgs {
     /// Image of the tracer sidecar (the definition's first sidecar). Also KILTX_TRACER_IMAGE.
     #[arg(long, value_name = "IMAGE", env = "KILTX_TRACER_IMAGE")]
     pub tracer_image: Option<String>,
-    /// Select only task definitions tagged kilt-include (or kilt-include-containers).
+    /// Patch (lint: expect instrumented) only task definitions tagged kilt-include (or
+    /// kilt-include-containers).
     #[arg(long)]
     pub opt_in: bool,
-    /// Also select task definitions that do not require FARGATE (EC2, EXTERNAL).
+    /// Also patch (lint: expect instrumented) task definitions that do not require FARGATE (EC2,
+    /// EXTERNAL).
     #[arg(long)]
     pub include_ec2: bool,
     /// Never use the network: images' ENTRYPOINT/CMD come only from the task definitions and
