@@ -21,11 +21,13 @@ fn text(b: &[u8]) -> String {
 }
 
 /// A template with a Fargate task definition, an EC2 one, and one tagged kilt-include; the
-/// last one's image is a parameter.
+/// last one's image is a parameter. Each is one ECS would register (a task size; the sidecar's
+/// requests fit).
 fn template() -> String {
     let task = |compat: &str, image: serde_json::Value, tags: serde_json::Value| {
         json!({"Type": "AWS::ECS::TaskDefinition", "Properties": {
             "RequiresCompatibilities": [compat],
+            "Cpu": "256", "Memory": "512",
             "Tags": tags,
             "ContainerDefinitions": [{"Name": "app", "Image": image}]}})
     };
@@ -60,7 +62,7 @@ fn every_engine_option_behaves_the_same_under_patch_and_lint() {
     let register = dir.join("register.json");
     fs::write(
         &register,
-        json!({"family": "f", "containerDefinitions": [{"name": "app", "image": "nginx"}]})
+        json!({"family": "f", "memory": "512", "containerDefinitions": [{"name": "app", "image": "nginx"}]})
             .to_string(),
     )
     .unwrap();
