@@ -33,6 +33,7 @@ use serde_json::Value;
 use super::rules::{self, Rule};
 use super::{at, field_of, idx, items, name_of, truthy};
 use crate::error::Path;
+pub use crate::patch::resources::{parse_cpu, parse_memory};
 use crate::shape::Shape;
 
 /// One rule broken.
@@ -85,34 +86,6 @@ fn fargate_sizes_text() -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// CPU units from a task's `cpu`: `1024`, `"1024"`, `"1 vCPU"`, `".25 vcpu"`.
-pub fn parse_cpu(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    if let Some(n) = lower.strip_suffix("vcpu") {
-        let v: f64 = n.trim().parse().ok()?;
-        return (v > 0.0).then(|| (v * 1024.0).round() as u64);
-    }
-    t.parse().ok()
-}
-
-/// MiB from a task's `memory`: `2048`, `"2048"`, `"2 GB"`, `"2GB"`.
-pub fn parse_memory(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    if let Some(n) = lower.strip_suffix("gb") {
-        let v: f64 = n.trim().parse().ok()?;
-        return (v > 0.0).then(|| (v * 1024.0).round() as u64);
-    }
-    if let Some(n) = lower
-        .strip_suffix("mb")
-        .or_else(|| lower.strip_suffix("mib"))
-    {
-        return n.trim().parse().ok();
-    }
-    t.parse().ok()
 }
 
 /// Check one task definition: `task` is the site's value (a task definition, or a bare
