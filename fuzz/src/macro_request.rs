@@ -11,10 +11,10 @@
 //! a `failure` names its reason; on failure the fragment comes back as it was; handling is
 //! deterministic.
 
-use kiltx_lambda::{decode, handle, Config, MacroResponse};
+use kiltx_lambda::{decode, handle, Config, ConfigError, MacroResponse};
 use serde_json::Value;
 
-fn config(sel: u8) -> Result<Config, String> {
+fn config(sel: u8) -> Result<Config, ConfigError> {
     Config::from_env(|k| match k {
         "KILTX_OPT_IN" if sel & 1 != 0 => Some("true".into()),
         "KILTX_INCLUDE_EC2" if sel & 2 != 0 => Some("true".into()),
