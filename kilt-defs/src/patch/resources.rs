@@ -22,7 +22,7 @@
 
 use serde_json::{Map, Value};
 
-use super::fields::{at, find_key, get};
+use super::fields::{at, entry_name, get};
 use super::parameters::resolve;
 use super::task::Cx;
 use crate::error::{Error, Path};
@@ -124,11 +124,7 @@ impl Cx<'_> {
             return Ok(Vec::new());
         }
         let is_sidecar = |c: &Value| {
-            let name = c
-                .as_object()
-                .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("name")))
-                .and_then(|(_, v)| v.as_str());
-            name.is_some_and(|n| self.def.sidecars.iter().any(|s| s.name == n))
+            entry_name(c, "name").is_some_and(|n| self.def.sidecars.iter().any(|s| s.name == n))
         };
         // What the application's containers take.
         let mut cpu_used = Figure::Known(0);
@@ -147,13 +143,8 @@ impl Cx<'_> {
                 continue;
             }
             let cpath = at(containers_path, i);
+            let name = entry_name(c, "name").unwrap_or_else(|| "sidecar".into());
             let Value::Object(m) = c else { continue };
-            let name = m
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("name"))
-                .and_then(|(_, v)| v.as_str())
-                .unwrap_or("sidecar")
-                .to_string();
             let free_cpu = free(task_cpu, cpu_used);
             if let Some(note) = self.fit(m, &cpath, &name, "cpu", free_cpu, 1, "CPU units")? {
                 notes.push(note);
@@ -214,15 +205,13 @@ impl Cx<'_> {
                 )))
             }
             Figure::Known(_) => {
-                let k = find_key(m, camel, cpath)?.unwrap_or(key);
-                m.remove(&k);
+                m.remove(&key);
                 Ok(Some(format!(
                     "{name}'s {shown} left out: the application's containers take the task's whole budget, so {name} shares what they leave"
                 )))
             }
             Figure::Unknown => {
-                let k = find_key(m, camel, cpath)?.unwrap_or(key);
-                m.remove(&k);
+                m.remove(&key);
                 Ok(Some(format!(
                     "{name}'s {shown} left out: the task's budget is given by values kiltx cannot evaluate (pass --parameter to let it fit the request)"
                 )))
