@@ -192,18 +192,10 @@ impl Validator<'_> {
         });
     }
 
-    /// A scalar's text: a literal, or a `Ref` to a known parameter.
+    /// A scalar's text: a literal, or a `Ref`/`Fn::Sub` over known parameters (as the budget
+    /// fitting reads it).
     fn scalar(&self, v: &Value) -> Option<String> {
-        match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Object(m) if m.len() == 1 => {
-                let name = m.get("Ref")?.as_str()?;
-                self.params.get(name).cloned()
-            }
-            _ => None,
-        }
+        crate::patch::scalar(v, self.params)
     }
 
     fn number(&self, v: &Value) -> Option<u64> {
@@ -908,6 +900,12 @@ mod tests {
         assert_eq!(
             rules_of(task(json!("256"), json!(192)), &[]),
             Vec::<&str>::new()
+        );
+        // Fn::Sub over known parameters too, as the budget fitting reads it
+        let sub = json!({"Fn::Sub": "${Cpu}"});
+        assert_eq!(
+            rules_of(task(sub.clone(), sub), &[("Cpu", "256")]),
+            vec!["KX061"]
         );
         // unknown: not judged
         assert_eq!(rules_of(task(r.clone(), r), &[]), Vec::<&str>::new());

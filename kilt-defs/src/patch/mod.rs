@@ -47,7 +47,7 @@ use std::collections::BTreeMap;
 
 pub use argv::is_wrapped;
 pub(crate) use fields::get_mut;
-pub use parameters::template_parameters;
+pub use parameters::{scalar, template_parameters};
 pub use patcher::{patch, patch_recording, patch_site_recording, Mode, Patcher};
 pub use report::{unique_needs, NeededImage, Report, TaskOutcome, TaskStatus};
 pub use sidecars::sidecar_value;

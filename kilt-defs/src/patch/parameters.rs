@@ -33,6 +33,17 @@ pub fn template_parameters(parameters: Option<&Value>, opts: &Options) -> BTreeM
     out
 }
 
+/// A scalar's text: a literal (string, number, boolean), or a `Ref`/`Fn::Sub` over known
+/// parameters. What the budget fitting and lint's ECS validator both read values with.
+pub fn scalar(v: &Value, params: &BTreeMap<String, String>) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        other => resolve(other, params),
+    }
+}
+
 /// The value of a `Ref`/`Fn::Sub` over known parameters.
 pub(super) fn resolve(v: &Value, params: &BTreeMap<String, String>) -> Option<String> {
     let name = intrinsic::name(v)?;

@@ -23,7 +23,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{at, entry_name, get};
-use super::parameters::resolve;
+use super::parameters::scalar;
 use super::task::Cx;
 use crate::error::{Error, Path};
 
@@ -82,17 +82,10 @@ impl Cx<'_> {
     ) -> Figure {
         match m.iter().find(|(k, _)| k.eq_ignore_ascii_case(camel)) {
             None | Some((_, Value::Null)) => Figure::Absent,
-            Some((_, v)) => {
-                let text = match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    other => resolve(other, self.params),
-                };
-                match text.and_then(|t| parse(&t)) {
-                    Some(n) => Figure::Known(n),
-                    None => Figure::Unknown,
-                }
-            }
+            Some((_, v)) => match scalar(v, self.params).and_then(|t| parse(&t)) {
+                Some(n) => Figure::Known(n),
+                None => Figure::Unknown,
+            },
         }
     }
 
