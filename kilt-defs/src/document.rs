@@ -245,13 +245,23 @@ fn json_sites(
 
 fn patch_json(text: &str, root: &Node, shape: Shape, patcher: &Patcher) -> Result<Patched, Error> {
     let sites = json_sites(text, root, shape)?;
-    let parameters = match (shape, member(root, "Parameters")) {
+    // The sections values are evaluated with (only these are read whole).
+    let section = |name: &str| match (shape, member(root, name)) {
         (Shape::CloudFormation, Some(p)) => {
             serde_json::from_str::<Value>(&text[p.span.clone()]).ok()
         }
         _ => None,
     };
-    let params = patch::template_parameters(parameters.as_ref(), patcher.options());
+    let (parameters, mappings, conditions) =
+        (section("Parameters"), section("Mappings"), section("Conditions"));
+    let params = patch::Known::new(
+        patch::Sections {
+            parameters: parameters.as_ref(),
+            mappings: mappings.as_ref(),
+            conditions: conditions.as_ref(),
+        },
+        patcher.options(),
+    );
     let mut report = Report::default();
     let mut errors = Vec::new();
     let style = crate::json::Style::detect(text);

@@ -68,11 +68,24 @@ fn apply_params(
     Ok(())
 }
 
-/// Template parameter values as strings (lists joined with commas, as CloudFormation does for
-/// `CommaDelimitedList`).
-fn parameter_values(values: &Map<String, Value>) -> BTreeMap<String, String> {
-    values
+/// What the request tells of the template's values: its parameter values as strings (lists
+/// joined with commas, as CloudFormation does for `CommaDelimitedList`), and the pseudo
+/// parameters `AWS::Region` and `AWS::AccountId`. Parameters of the SSM types are left out:
+/// what a macro is handed for them is the SSM parameter's name, not its value.
+fn parameter_values(request: &MacroRequest) -> BTreeMap<String, String> {
+    let ssm_typed = |name: &str| {
+        request
+            .fragment
+            .get("Parameters")
+            .and_then(|p| p.get(name))
+            .and_then(|p| p.get("Type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("AWS::SSM::Parameter::Value<"))
+    };
+    let mut out: BTreeMap<String, String> = request
+        .template_parameter_values
         .iter()
+        .filter(|(k, _)| !ssm_typed(k))
         .filter_map(|(k, v)| {
             let s = match v {
                 Value::String(s) => s.clone(),
@@ -91,7 +104,16 @@ fn parameter_values(values: &Map<String, Value>) -> BTreeMap<String, String> {
             };
             Some((k.clone(), s))
         })
-        .collect()
+        .collect();
+    for (name, value) in [
+        ("AWS::Region", &request.region),
+        ("AWS::AccountId", &request.account_id),
+    ] {
+        if !value.is_empty() {
+            out.insert(name.into(), value.clone());
+        }
+    }
+    out
 }
 
 /// What one request asks for: the definition and options after the configuration and the
@@ -121,7 +143,8 @@ fn plan(
     let mut opts = Options {
         opt_in: config.opt_in,
         include_ec2: config.include_ec2,
-        parameters: parameter_values(&request.template_parameter_values),
+        parameters: parameter_values(request),
+        frontend: patch::Frontend::Macro,
         tailor: config.kilt.as_ref().map(|k| k.tailor.clone()),
         ..Options::default()
     };
@@ -156,7 +179,7 @@ fn apply(
             dialect: Dialect::Pascal,
             shape: Shape::CloudFormation,
         };
-        let params = patch::template_parameters(None, opts);
+        let params = patch::Known::new(patch::Sections::default(), opts);
         return patch::patch_site_recording(fragment, &site, def, opts, images, &params, needs)
             .map(|_| ());
     }

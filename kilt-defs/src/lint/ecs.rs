@@ -97,7 +97,7 @@ pub fn validate(
     task: &Value,
     path: &Path,
     shape: Shape,
-    params: &BTreeMap<String, String>,
+    params: &crate::patch::Known,
     fargate_default: bool,
 ) -> Vec<Violation> {
     let mut v = Validator {
@@ -180,7 +180,7 @@ enum Compat {
 
 struct Validator<'a> {
     out: Vec<Violation>,
-    params: &'a BTreeMap<String, String>,
+    params: &'a crate::patch::Known,
 }
 
 impl Validator<'_> {
@@ -192,10 +192,10 @@ impl Validator<'_> {
         });
     }
 
-    /// A scalar's text: a literal, or a `Ref`/`Fn::Sub` over known parameters (as the budget
-    /// fitting reads it).
+    /// A scalar's text: a literal, or evaluated over what is known (as the patch engine reads
+    /// it).
     fn scalar(&self, v: &Value) -> Option<String> {
-        crate::patch::scalar(v, self.params)
+        self.params.scalar(v)
     }
 
     fn number(&self, v: &Value) -> Option<u64> {
@@ -776,10 +776,12 @@ mod tests {
     use serde_json::json;
 
     fn rules_of(task: Value, params: &[(&str, &str)]) -> Vec<&'static str> {
-        let params = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let params = crate::patch::Known::from_parameters(
+            params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         validate(&task, &vec![], Shape::Register, &params, false)
             .into_iter()
             .map(|v| v.rule.id)
@@ -831,7 +833,7 @@ mod tests {
             {"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
             {"name": "b", "volumesFrom": [{"sourceContainer": "c"}]},
             {"name": "c", "links": ["a:alias"]}]});
-        let v = validate(&task, &vec![], Shape::Register, &BTreeMap::new(), false);
+        let v = validate(&task, &vec![], Shape::Register, &crate::patch::Known::default(), false);
         let cycle: Vec<&Violation> = v.iter().filter(|v| v.message.contains("cycle")).collect();
         assert_eq!(cycle.len(), 1, "{v:?}");
         assert!(

@@ -103,12 +103,10 @@ pub fn lint(
         (&doc.value, vec![])
     };
     let sites = shape::sites(value, shape).map_err(|e| e.locate(doc))?;
-    let params = patch::template_parameters(
-        (shape == Shape::CloudFormation)
-            .then(|| value.get("Parameters"))
-            .flatten(),
-        opts,
-    );
+    let params = match shape {
+        Shape::CloudFormation => patch::Known::new(patch::Sections::of(value), opts),
+        _ => patch::Known::new(patch::Sections::default(), opts),
+    };
     let cx = Cx {
         def,
         opts,
@@ -267,7 +265,7 @@ struct Cx<'a> {
     def: &'a Definition,
     opts: &'a Options,
     images: &'a ImageConfigs,
-    params: &'a BTreeMap<String, String>,
+    params: &'a patch::Known,
 }
 
 /// Linting one task definition.

@@ -6,7 +6,6 @@
 use serde_json::{Map, Value};
 
 use super::fields::{at, clone_error, get, list_of, set_list};
-use super::parameters::resolve;
 use super::task::Cx;
 use super::{Mode, NeededImage};
 use crate::definition::{Arg, Definition, Splice};
@@ -199,7 +198,7 @@ impl Cx<'_> {
         }
     }
 
-    /// The container's image reference (a `Ref`/`Fn::Sub` over known parameters is resolved),
+    /// The container's image reference (intrinsics evaluated when their inputs are known),
     /// and the path to it.
     fn image(
         &self,
@@ -219,17 +218,18 @@ impl Cx<'_> {
         let ipath = at(path, &k);
         let image = match image {
             Value::String(s) => s.clone(),
-            other => match resolve(other, self.params) {
+            other => match self.params.scalar(other) {
                 Some(s) => s,
                 None => {
+                    let (why, fix) = self.params.explain(other);
                     return Err(self.unpatchable(
                         name,
                         ipath,
                         format!(
-                            "it has no entryPoint, and its image is {} whose value kiltx cannot know, so the image's ENTRYPOINT/CMD cannot be looked up",
+                            "it has no entryPoint, and its image is {} whose value kiltx cannot know ({why}), so the image's ENTRYPOINT/CMD cannot be looked up",
                             intrinsic::describe(other)
                         ),
-                        Some(format!("{hint}; or give the parameter a value with --parameter NAME=VALUE")),
+                        Some(format!("{fix}; or {hint}")),
                     ))
                 }
             },

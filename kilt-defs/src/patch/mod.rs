@@ -19,21 +19,20 @@
 //! | `sidecars.rs`   | the definition's sidecars, added or brought up to date                 |
 //! | `platform.rs`   | the task's platform and OS family (`runtimePlatform`); Windows is left alone |
 //! | `resources.rs`  | the sidecars' cpu and memory fitted into the task's budget             |
-//! | `parameters.rs` | template parameter values, and `Ref`/`Fn::Sub` over them               |
+//! | `evaluate.rs`   | what is known of the template's values; intrinsics evaluated with it   |
 //! | `fields.rs`     | reading and writing ECS fields: case-blind keys, dialects, errors      |
 //! | `report.rs`     | what a run reports: [`Report`], [`NeededImage`]                        |
 //!
 //! Planned (the ECS rules of the open issues, each a step of `patch_task` in a file of its own,
 //! none written yet):
 //! - `network.rs`: network modes (what `awsvpc`, `bridge`, `host` allow the sidecars);
-//! - `logging.rs`: log configuration (the sidecars' against the task's);
-//! - `evaluate.rs`: intrinsic evaluation, taking over `parameters::resolve`.
+//! - `logging.rs`: log configuration (the sidecars' against the task's).
 
 mod additions;
 mod argv;
 mod containers;
+mod evaluate;
 mod fields;
-mod parameters;
 mod patcher;
 mod platform;
 mod report;
@@ -47,7 +46,7 @@ use std::collections::BTreeMap;
 
 pub use argv::is_wrapped;
 pub(crate) use fields::get_mut;
-pub use parameters::{scalar, template_parameters};
+pub use evaluate::{Known, Missing, Sections};
 pub use patcher::{patch, patch_recording, patch_site_recording, Mode, Patcher};
 pub use report::{unique_needs, NeededImage, Report, TaskOutcome, TaskStatus};
 pub use sidecars::sidecar_value;
@@ -70,6 +69,17 @@ pub struct Options {
     /// Adjusts the definition for each task definition and container (e.g. a Kilt recipe,
     /// evaluated per container); `None` applies the definition as it is.
     pub tailor: Option<std::sync::Arc<dyn Tailor>>,
+    /// Who runs the engine, so that every hint names a fix that works there.
+    pub frontend: Frontend,
+}
+
+/// Who runs the engine: the `kiltx` command line (`--parameter`, `--image-config`...) or the
+/// CloudFormation macro (the stack's parameter values, region and account).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Frontend {
+    #[default]
+    Cli,
+    Macro,
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@ use serde_json::Value;
 use super::fields::get_mut;
 use super::platform::task_platform;
 use super::task::Cx;
-use super::{template_parameters, unique_needs, NeededImage, Options, Report, TaskOutcome};
+use super::{unique_needs, Known, NeededImage, Options, Report, Sections, TaskOutcome};
 use crate::definition::Definition;
 use crate::error::Error;
 use crate::image::ImageConfigs;
 use crate::shape::{self, Shape, Site};
-use std::collections::BTreeMap;
 
 /// What a run does when a container needs its image's ENTRYPOINT/CMD and `images` does not
 /// have it.
@@ -72,12 +71,10 @@ impl<'a> Patcher<'a> {
             *value = shape::describe_to_register(value)?;
         }
         let sites = shape::sites(value, shape)?;
-        let params = template_parameters(
-            (shape == Shape::CloudFormation)
-                .then(|| value.get("Parameters"))
-                .flatten(),
-            self.opts,
-        );
+        let params = match shape {
+            Shape::CloudFormation => Known::new(Sections::of(value), self.opts),
+            _ => Known::new(Sections::default(), self.opts),
+        };
         let mut report = Report::default();
         let mut errors = Vec::new();
         for site in &sites {
@@ -96,14 +93,14 @@ impl<'a> Patcher<'a> {
 
     /// Patch one task definition: `target` is the value at `site.path` (the properties object,
     /// or for [`Shape::Containers`] the containers array). `params` are the template's parameter
-    /// values (see [`template_parameters`]). Errors carry paths from the document root.
+    /// values (see [`Known`]). Errors carry paths from the document root.
     pub fn patch_site(
         &self,
         target: &mut Value,
         site: &Site,
-        params: &BTreeMap<String, String>,
+        params: &Known,
     ) -> Result<TaskOutcome, Error> {
-        let platform = task_platform(target, site)?;
+        let platform = task_platform(target, site, params)?;
         let cx = Cx {
             run: self,
             site,
@@ -187,7 +184,7 @@ pub fn patch_site_recording(
     def: &Definition,
     opts: &Options,
     images: &ImageConfigs,
-    params: &BTreeMap<String, String>,
+    params: &Known,
     needs: Option<&RefCell<Vec<NeededImage>>>,
 ) -> Result<TaskOutcome, Error> {
     let patcher = Patcher::new(def, opts, images, mode_of(needs));

@@ -23,7 +23,6 @@
 use serde_json::{Map, Value};
 
 use super::fields::{at, entry_name, get};
-use super::parameters::scalar;
 use super::task::Cx;
 use crate::error::{Error, Path};
 
@@ -82,7 +81,7 @@ impl Cx<'_> {
     ) -> Figure {
         match m.iter().find(|(k, _)| k.eq_ignore_ascii_case(camel)) {
             None | Some((_, Value::Null)) => Figure::Absent,
-            Some((_, v)) => match scalar(v, self.params).and_then(|t| parse(&t)) {
+            Some((_, v)) => match self.params.scalar(v).and_then(|t| parse(&t)) {
                 Some(n) => Figure::Known(n),
                 None => Figure::Unknown,
             },

@@ -152,26 +152,41 @@ impl Cx<'_> {
         }
         let key = "requiresCompatibilities";
         let shown = self.site.dialect.key(key);
-        match list_of(props, key, path)? {
-            None if self.site.shape == Shape::CloudFormation => Ok(Some(format!(
+        let not_fargate = || {
+            Some(format!(
                 "{shown} does not include FARGATE (pass --include-ec2 to patch it anyway)"
-            ))),
-            None => Ok(None),
-            Some((k, list)) => {
-                let kpath = at(path, &k);
-                let mut fargate = false;
-                for (i, item) in list.iter().enumerate() {
-                    if string_of(item, &at(&kpath, i))? == "FARGATE" {
-                        fargate = true;
-                    }
-                }
-                Ok((!fargate).then(|| {
-                    format!(
-                        "{shown} does not include FARGATE (pass --include-ec2 to patch it anyway)"
-                    )
-                }))
+            ))
+        };
+        let Some((k, value)) = get(props, key, path)? else {
+            return Ok(match self.site.shape {
+                Shape::CloudFormation => not_fargate(),
+                _ => None,
+            });
+        };
+        let kpath = at(path, &k);
+        // Evaluated as a whole: `[!Ref LaunchType]`, `!Ref Types` (a list parameter), `!If`...
+        let Some(evaluated) = self.params.eval(value) else {
+            let (why, fix) = self.params.explain(value);
+            return Err(Error::invalid_hint(
+                kpath,
+                format!(
+                    "kiltx must know whether the task definition runs on Fargate, and its {shown} cannot be known: {why}"
+                ),
+                format!("{fix}; or pass --include-ec2 to patch it whatever its launch type"),
+            ));
+        };
+        let list = match &evaluated {
+            Value::Array(list) => list.as_slice(),
+            Value::Null => &[],
+            other => return Err(expected(kpath, "a list of launch types", other)),
+        };
+        let mut fargate = false;
+        for (i, item) in list.iter().enumerate() {
+            if string_of(item, &at(&kpath, i))? == "FARGATE" {
+                fargate = true;
             }
         }
+        Ok(if fargate { None } else { not_fargate() })
     }
 
     /// The selection tags present, with their container lists (empty for task-level tags).

@@ -1,7 +1,6 @@
 //! One task definition, start to end: [`Cx::patch_task`] is the engine's table of contents, each
 //! line a step that lives in the file named beside it.
 
-use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -22,8 +21,8 @@ pub(super) struct Cx<'a> {
     pub(super) run: &'a Patcher<'a>,
     pub(super) site: &'a Site,
     pub(super) def: &'a Definition,
-    /// The template's parameter values (see [`template_parameters`](super::template_parameters)).
-    pub(super) params: &'a BTreeMap<String, String>,
+    /// What is known of the template's values (see [`Known`](super::Known)).
+    pub(super) params: &'a super::Known,
     /// `Ok(os/arch)`, or why the task's platform cannot be known.
     pub(super) platform: &'a Result<String, Error>,
 }
