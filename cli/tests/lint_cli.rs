@@ -358,7 +358,11 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
         let input = crate::common::input_name(dir);
         let args: Vec<String> = crate::common::case_args(dir);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let patched = kiltx_in(dir, &[&["patch", "-q"], &args[..], &[input]].concat());
+        let patched = kiltx_in(dir, &[&["patch"], &args[..], &[input]].concat());
+        // A sidecar that patch could give no log configuration (no traced container has one)
+        // is said in patch's summary, and is lint's KX042 warning.
+        let said_no_logs = text(&patched.stderr)
+            .contains("has no log configuration, and neither has any traced container");
         if !patched.status.success() {
             continue; // Inputs kiltx refuses to patch (KX010, KX011, KX012, KX025 cases).
         }
@@ -394,7 +398,7 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
                     "{name}: the patched file still has {r}:\n{}",
                     text(&after.stdout)
                 ));
-            } else if !b.contains(r) {
+            } else if !b.contains(r) && !(r == "KX042" && said_no_logs) {
                 errors.push(format!(
                     "{name}: patching introduced {r}:\n{}",
                     text(&after.stdout)

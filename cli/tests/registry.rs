@@ -59,6 +59,17 @@ fn taskdef(dir: &Path, arch: Option<&str>, images: &[&str]) -> String {
     p.display().to_string()
 }
 
+/// The built-in definition with a sidecar built for both architectures, so that ARM64 tasks are
+/// patched (with the built-in one, whose image is declared for X86_64 only, they are skipped).
+fn both_architectures(dir: &Path) -> String {
+    let text = include_str!("../../kilt-defs/src/definition/default.yaml")
+        .replace("architectures: [X86_64]", "architectures: [X86_64, ARM64]");
+    assert!(text.contains("architectures: [X86_64, ARM64]"), "{text}");
+    let p = dir.join("both-architectures.yaml");
+    fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
 /// The argv each container of a patched register JSON runs after the launcher.
 fn argvs(out: &Value) -> Vec<Vec<String>> {
     out["containerDefinitions"]
@@ -201,7 +212,8 @@ fn manifests_indexes_and_docker_rules_from_an_anonymous_registry() {
         Some("ARM64"),
         &[&img("multi:1"), &img("list:1"), &img("arm-only:1")],
     );
-    let out = kiltx(&["patch", &td], &[]);
+    let both = both_architectures(tmp.path());
+    let out = kiltx(&["patch", "--definition", &both, &td], &[]);
     assert_eq!(
         argvs(&ok(&out)),
         vec![
@@ -268,6 +280,8 @@ fn manifests_indexes_and_docker_rules_from_an_anonymous_registry() {
         &[
             "patch",
             "--offline",
+            "--definition",
+            &both,
             "--image-config",
             cfg.to_str().unwrap(),
             &td,
@@ -329,7 +343,8 @@ fn registry_failures_are_errors_that_say_what_to_do() {
 
     // An image for another platform only.
     let td = taskdef(tmp.path(), Some("ARM64"), &[&format!("{h}/plain:1")]);
-    let err = stderr(&kiltx(&["patch", &td], &[]));
+    let both = both_architectures(tmp.path());
+    let err = stderr(&kiltx(&["patch", "--definition", &both, &td], &[]));
     assert!(
         err.contains("has no linux/arm64 image for it (available: linux/amd64)"),
         "{err}"

@@ -11,5 +11,6 @@ mod lint_fixtures;
 mod lint_peer;
 mod patch_fixtures;
 mod peer;
+mod realworld;
 mod registry;
 mod validators;

@@ -252,8 +252,11 @@ fn patch_json(text: &str, root: &Node, shape: Shape, patcher: &Patcher) -> Resul
         }
         _ => None,
     };
-    let (parameters, mappings, conditions) =
-        (section("Parameters"), section("Mappings"), section("Conditions"));
+    let (parameters, mappings, conditions) = (
+        section("Parameters"),
+        section("Mappings"),
+        section("Conditions"),
+    );
     let params = patch::Known::new(
         patch::Sections {
             parameters: parameters.as_ref(),
@@ -324,7 +327,12 @@ mod tests {
             "Y": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"RequiresCompatibilities": ["FARGATE"],
               "RuntimePlatform": {"CpuArchitecture": "ARM64"},
               "ContainerDefinitions": [{"Name": "a", "Image": "reg.example/a:1"}]}}}}"#;
-        let def = Definition::builtin();
+        // A definition whose sidecar runs on both architectures (the built-in one declares its
+        // own; see patch's tests for tasks it is not built for).
+        let mut def = Definition::builtin();
+        def.sidecars
+            .iter_mut()
+            .for_each(|s| s.architectures.clear());
         let opts = Options::default();
         let needs = needed_images(text, None, &def, &opts, &ImageConfigs::new()).unwrap();
         let got: Vec<(&str, &str)> = needs

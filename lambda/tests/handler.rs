@@ -125,7 +125,7 @@ fn parameterised_image_with_template_parameter_values() {
     assert_eq!(r.fragment, t);
     assert_eq!(
         r.error_message.as_deref(),
-        Some("kiltx macro: Resources.Task.Properties.ContainerDefinitions[0].Image: cannot patch container \"app\" in Task: it has no entryPoint, and its image is the intrinsic function Ref whose value kiltx cannot know, so the image's ENTRYPOINT/CMD cannot be looked up — set EntryPoint (and Command) on the container, or pin the image's configuration with --image-config FILE (JSON: {\"IMAGE\": {\"entrypoint\": [...], \"cmd\": [...]}}); or give the parameter a value with --parameter NAME=VALUE")
+        Some("kiltx macro: Resources.Task.Properties.ContainerDefinitions[0].Image: cannot patch container \"app\" in Task: it has no entryPoint, and its image is the intrinsic function Ref whose value kiltx cannot know (it depends on parameter AppImage, whose value the request does not give), so the image's ENTRYPOINT/CMD cannot be looked up — give AppImage a value when creating or updating the stack; or set the container's entryPoint and command in the template (kiltx then needs no image configuration), or write the value literally")
     );
 }
 

@@ -78,7 +78,18 @@ fn images_are_looked_up_in_their_registry() {
             json!({}),
         ),
     );
-    let _b = bootstrap(&api, &[("KILTX_REGISTRY_TIMEOUT", "10")]);
+    // A sidecar built for both architectures, so that the ARM64 task is patched (the built-in
+    // one, declared for X86_64 only, leaves ARM64 tasks alone).
+    let both = include_str!("../../kilt-defs/src/definition/default.yaml")
+        .replace("architectures: [X86_64]", "architectures: [X86_64, ARM64]");
+    assert!(both.contains("architectures: [X86_64, ARM64]"));
+    let _b = bootstrap(
+        &api,
+        &[
+            ("KILTX_REGISTRY_TIMEOUT", "10"),
+            ("KILTX_DEFINITION", &both),
+        ],
+    );
     let answers = api.answers(&["plain", "by-ref", "missing"], Duration::from_secs(60));
 
     let (_, plain) = &answers[0];

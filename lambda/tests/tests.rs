@@ -6,6 +6,7 @@ mod common;
 
 mod handler;
 mod kilt;
+mod realworld;
 mod registry;
 mod runtime_api;
 mod s3;

@@ -136,9 +136,28 @@ pub fn run(listen: Listen) -> Result<(), Error> {
                     let _ = std::fs::remove_file(&p);
                 }
             }
+            // The socket's directory may be a fresh one in the sidecar's shared volume.
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::Collect(format!("cannot create {}: {e}", dir.display())))?;
+            }
             let l = UnixListener::bind(&p).map_err(|e| {
                 Error::Collect(format!("cannot listen on unix:{}: {e}", p.display()))
             })?;
+            // Connecting needs write permission on the socket, and traced applications run as
+            // any user: every process that can see the socket (the task's containers, through
+            // the shared volume) may send events.
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).map_err(
+                    |e| {
+                        Error::Collect(format!(
+                            "cannot open unix:{} to every user: {e}",
+                            p.display()
+                        ))
+                    },
+                )?;
+            }
             crate::warn!("kiltx-tracer collect: listening on unix:{}", p.display());
             std::thread::spawn(move || serve(l.incoming()));
         }

@@ -302,7 +302,7 @@ fn connect(spec: &SinkSpec) -> std::io::Result<Conn> {
     }
 }
 
-fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
+fn stats_event(seq: u64, st: &State, stops: u64, link: &Link, final_: bool) -> Event {
     let mut ev = Event::new(Kind::Stats, seq, "");
     ev.args = vec![
         ("events", Value::Int(st.produced as i64)),
@@ -310,10 +310,15 @@ fn stats_event(seq: u64, st: &State, stops: u64, final_: bool) -> Event {
         ("delivered", Value::Int(st.delivered as i64)),
         ("queued", Value::Int(st.q.len() as i64)),
         ("stops", Value::Int(stops as i64)),
+        ("sink_failures", Value::Int(link.failures as i64)),
+        ("sink_down_ms", Value::Int(link.down_ms() as i64)),
         ("final", Value::Bool(final_)),
     ];
     ev
 }
+
+/// The longest gap between two reports of a sink that stays unreachable.
+const REPORT_MAX_GAP: Duration = Duration::from_secs(300);
 
 /// The writer thread's connection to the sink: files and stderr are opened
 /// before the thread starts; sockets are (re)connected with exponential
@@ -323,7 +328,51 @@ struct Link {
     conn: Option<Conn>,
     backoff: Duration,
     next_try: Instant,
-    reported_conn_error: bool,
+    /// Failed connection attempts, in all.
+    failures: u64,
+    /// Since when the sink is unreachable (the first failure of this outage).
+    down_since: Option<Instant>,
+    /// Time without a connection in earlier outages.
+    down_before: Duration,
+    /// When to say again that the sink is still unreachable, and the gap after that.
+    next_report: Instant,
+    report_gap: Duration,
+    /// The first report's gap (the stats interval).
+    first_gap: Duration,
+    /// Whether the sink was ever reached.
+    ever_connected: bool,
+}
+
+impl Link {
+    fn new(spec: SinkSpec, conn: Option<Conn>, first_gap: Duration) -> Link {
+        Link {
+            ever_connected: conn.is_some(),
+            spec,
+            conn,
+            backoff: Duration::from_millis(50),
+            next_try: Instant::now(),
+            failures: 0,
+            down_since: None,
+            down_before: Duration::ZERO,
+            next_report: Instant::now(),
+            report_gap: first_gap,
+            first_gap,
+        }
+    }
+
+    /// Time spent without a connection, in milliseconds (after at least one failure).
+    fn down_ms(&self) -> u128 {
+        (self.down_before + self.down_since.map_or(Duration::ZERO, |t| t.elapsed())).as_millis()
+    }
+
+    fn spec_text(&self) -> String {
+        match &self.spec {
+            SinkSpec::Unix(p) => format!("unix:{}", p.display()),
+            SinkSpec::Tcp(a) => format!("tcp://{a}"),
+            SinkSpec::File(p) => format!("file:{}", p.display()),
+            SinkSpec::Stderr => "stderr".into(),
+        }
+    }
 }
 
 impl Link {
@@ -340,13 +389,37 @@ impl Link {
         match connect(&self.spec) {
             Ok(c) => {
                 self.conn = Some(c);
+                self.ever_connected = true;
                 self.backoff = Duration::from_millis(50);
-                self.reported_conn_error = false;
+                if let Some(t) = self.down_since.take() {
+                    let down = t.elapsed();
+                    self.down_before += down;
+                    crate::warn!(
+                        "kiltx-tracer: event sink {} reached after {:.1} s without it",
+                        self.spec_text(),
+                        down.as_secs_f64()
+                    );
+                }
             }
             Err(e) => {
-                if !self.reported_conn_error {
-                    crate::warn!("kiltx-tracer: event sink unavailable ({e}); retrying");
-                    self.reported_conn_error = true;
+                self.failures += 1;
+                let since = *self.down_since.get_or_insert(now);
+                if since == now {
+                    crate::warn!(
+                        "kiltx-tracer: cannot reach the event sink {} ({e}); events are queued, then dropped and counted, until it can be reached; retrying",
+                        self.spec_text()
+                    );
+                    self.report_gap = self.first_gap;
+                    self.next_report = now + self.report_gap;
+                } else if now >= self.next_report {
+                    crate::warn!(
+                        "kiltx-tracer: the event sink {} is still unreachable after {} s ({e}); {} connection attempts failed",
+                        self.spec_text(),
+                        (now - since).as_secs(),
+                        self.failures
+                    );
+                    self.report_gap = (self.report_gap * 2).min(REPORT_MAX_GAP);
+                    self.next_report = now + self.report_gap;
                 }
                 self.next_try = now + self.backoff;
                 self.backoff = (self.backoff * 2).min(Duration::from_secs(5));
@@ -434,13 +507,7 @@ fn writer(
     let container = container.as_deref();
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut batch: VecDeque<Event> = VecDeque::new();
-    let mut link = Link {
-        spec,
-        conn,
-        backoff: Duration::from_millis(50),
-        next_try: Instant::now(),
-        reported_conn_error: false,
-    };
+    let mut link = Link::new(spec, conn, stats_every.unwrap_or(Duration::from_secs(10)));
     let mut next_stats = stats_every.map(|d| Instant::now() + d);
     let mut ends: Vec<usize> = Vec::new();
     loop {
@@ -487,19 +554,30 @@ fn writer(
         st.dropped += st.q.len() as u64;
         st.q.clear();
         let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-        let fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), true);
+        let fin = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), &link, true);
         st.fin = Some(Stats {
             produced: st.produced,
             dropped: st.dropped,
         });
         drop(st);
         send_final(&mut link, &sh, fin, container, deadline);
+        if !link.ever_connected {
+            crate::warn!(
+                "kiltx-tracer: the event sink {} was never reached: all {} events were lost",
+                link.spec_text(),
+                st_produced(&sh)
+            );
+        }
         let mut st = lock(&sh.state);
         st.writer_done = true;
         sh.done.notify_all();
         sh.not_full.notify_all();
         return;
     }
+}
+
+fn st_produced(sh: &Shared) -> u64 {
+    lock(&sh.state).produced
 }
 
 /// Send the final stats event, the last line the collector receives: on a
@@ -540,7 +618,7 @@ fn wait_for_work<'a>(
         if let Some(t) = *next_stats {
             if now >= t && connected {
                 let seq = sh.seq.fetch_add(1, Ordering::Relaxed);
-                let stats = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), false);
+                let stats = stats_event(seq, &st, sh.stops.load(Ordering::Relaxed), link, false);
                 *next_stats = stats_every.map(|d| now + d);
                 return (st, Some(stats));
             }

@@ -581,7 +581,7 @@ fn tcp_sink_reconnects() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut t = minimal_sh(
+    let t = minimal_sh(
         &[
             "--stats-interval",
             "1",
@@ -603,11 +603,29 @@ fn tcp_sink_reconnects() {
         got.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
         line.clear();
     }
-    assert_eq!(t.wait().unwrap().code(), Some(0));
+    let out = t.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     assert!(got.iter().any(|e| s(&e["args"]["path"]) == "/bin/true"));
-    assert!(got
+    let fin = got
         .iter()
-        .any(|e| e["type"] == "stats" && e["args"]["final"] == true));
+        .find(|e| e["type"] == "stats" && e["args"]["final"] == true)
+        .expect("final stats");
+    // The outage is counted in the stats and said on stderr, once each way.
+    assert!(i(&fin["args"]["sink_failures"]) >= 1, "{fin}");
+    assert!(i(&fin["args"]["sink_down_ms"]) >= 300, "{fin}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let sink = format!("event sink tcp://127.0.0.1:{port}");
+    assert_eq!(
+        err.matches(&format!("cannot reach the {sink}")).count(),
+        1,
+        "{err}"
+    );
+    assert_eq!(
+        err.matches(&format!("{sink} reached after")).count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("never reached"), "{err}");
     assert!(
         got.iter()
             .any(|e| e["type"] == "stats" && e["args"]["final"] == false),
@@ -660,4 +678,128 @@ fn collector_over_tcp() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(events.iter().any(|e| s(&e["args"]["path"]) == "/bin/true"));
+}
+
+#[test]
+fn an_unreachable_sink_is_said_on_stderr_and_never_stalls() {
+    let d = tempdir("nosink");
+    let sock = d.join("absent/events.sock");
+    let t0 = Instant::now();
+    let out = minimal_sh(
+        &[
+            "--stats-interval",
+            "1",
+            "--output",
+            &format!("unix:{}", sock.display()),
+        ],
+        "/bin/true; sleep 3.5; /bin/true",
+    )
+    .stderr(Stdio::piped())
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the application's status is kept"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "no stall: {:?}",
+        t0.elapsed()
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let sink = format!("event sink unix:{}", sock.display());
+    // Once at the first failure, then after 1 s and 3 s (doubling gaps), then at exit.
+    assert_eq!(
+        err.matches(&format!("cannot reach the {sink}")).count(),
+        1,
+        "{err}"
+    );
+    let again = err
+        .matches(&format!("the {sink} is still unreachable after"))
+        .count();
+    assert!((1..=3).contains(&again), "{again} repeats: {err}");
+    let last = err
+        .lines()
+        .find(|l| l.contains("was never reached"))
+        .unwrap_or_else(|| panic!("no final word: {err}"));
+    let lost: u64 = last
+        .split("all ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{last}"));
+    assert!(lost >= 2, "both execs were events: {last}");
+}
+
+#[test]
+fn the_collector_socket_is_open_to_every_user_in_a_fresh_directory() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let d = tempdir("collect-perm");
+    // A directory that does not exist yet, as in a fresh shared volume.
+    let sock = d.join("run/events.sock");
+    let coll = tracer_cmd()
+        .args(["collect", "--listen", &format!("unix:{}", sock.display())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !sock.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(5), "no socket");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let m = std::fs::metadata(&sock).unwrap();
+    assert!(m.file_type().is_socket());
+    assert_eq!(m.permissions().mode() & 0o777, 0o666);
+    // A tracer running as another user (the traced application may run as any user)
+    // delivers its events.
+    let out = kiltx_testsupport::hermetic::command("/usr/bin/setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(tracer())
+        .args([
+            "run",
+            "--output",
+            &format!("unix:{}", sock.display()),
+            "--",
+            "/bin/true",
+        ])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("cannot reach"), "{err}");
+    signal(coll.id() as i32, libc::SIGTERM);
+    let relayed = coll.wait_with_output().unwrap();
+    assert_eq!(relayed.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&relayed.stdout);
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["uid"] == 65534 && s(&e["args"]["path"]) == "/bin/true"),
+        "{text}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "stats" && e["args"]["final"] == true),
+        "{text}"
+    );
 }

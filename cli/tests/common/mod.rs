@@ -15,7 +15,7 @@ pub const LAUNCHER: [&str; 5] = [
     "/kiltx/bin/kiltx-tracer",
     "run",
     "--output",
-    "tcp://127.0.0.1:7701",
+    "unix:/kiltx/run/events.sock",
     "--",
 ];
 

@@ -8,9 +8,9 @@
 //!   - name: kiltx-tracer
 //!     image: kiltx/kiltx-tracer:0.1.0
 //!     essential: false
-//!     entryPoint: [/kiltx/bin/kiltx-tracer, collect, --listen, "tcp://127.0.0.1:7701"]
+//!     entryPoint: [/kiltx/bin/kiltx-tracer, collect, --listen, "unix:/kiltx/run/events.sock"]
 //! containers:          # what changes in each selected application container
-//!   entryPoint: [/kiltx/bin/kiltx-tracer, run, --output, "tcp://127.0.0.1:7701", --]
+//!   entryPoint: [/kiltx/bin/kiltx-tracer, run, --output, "unix:/kiltx/run/events.sock", --]
 //!   command: [{splice: argv}]
 //!   capabilities: [SYS_PTRACE]
 //! task:
@@ -67,6 +67,12 @@ pub struct Sidecar {
     /// Not written into task definitions; `kiltx lint` checks tasks' `runtimePlatform` against it.
     #[serde(default)]
     pub architectures: Vec<String>,
+    /// Whether a sidecar without a `logConfiguration` gets one derived from the traced
+    /// containers' (see patch/logging.rs): true (the default) for a sidecar whose output
+    /// matters, such as kiltx's collector, which prints the events; a Kilt recipe's sidecar,
+    /// which only carries files, says false.
+    #[serde(default = "yes")]
+    pub derive_log_configuration: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -644,6 +650,9 @@ fn sidecar_value(s: &Sidecar) -> Value {
     if !s.architectures.is_empty() {
         let a = s.architectures.iter().cloned().map(Value::String).collect();
         m.insert("architectures".into(), Value::Array(a));
+    }
+    if !s.derive_log_configuration {
+        m.insert("deriveLogConfiguration".into(), false.into());
     }
     Value::Object(m)
 }

@@ -694,6 +694,8 @@ impl KiltRecipe {
                 log_configuration: None,
                 repository_credentials: None,
                 architectures: Vec::new(),
+                // Kilt's sidecar carries the agent's files; its output is not the events.
+                derive_log_configuration: false,
             });
         }
         let def = Definition {

@@ -833,7 +833,13 @@ mod tests {
             {"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
             {"name": "b", "volumesFrom": [{"sourceContainer": "c"}]},
             {"name": "c", "links": ["a:alias"]}]});
-        let v = validate(&task, &vec![], Shape::Register, &crate::patch::Known::default(), false);
+        let v = validate(
+            &task,
+            &vec![],
+            Shape::Register,
+            &crate::patch::Known::default(),
+            false,
+        );
         let cycle: Vec<&Violation> = v.iter().filter(|v| v.message.contains("cycle")).collect();
         assert_eq!(cycle.len(), 1, "{v:?}");
         assert!(

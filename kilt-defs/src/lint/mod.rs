@@ -607,13 +607,19 @@ impl Task<'_> {
         // A sidecar of another tool runs that tool's own program (e.g. /kilt/wait).
         foreign.retain(|i| !foreign_sidecars.contains(i));
 
+        let fargate = field_of(target, "requiresCompatibilities")
+            .and_then(|(_, v)| self.cx.params.eval(v))
+            .is_some_and(|v| {
+                v.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("FARGATE")))
+            });
         let mut any_wrapped_before = false;
         let mut any_wrapped_after = false;
         for (i, b) in before.iter().enumerate() {
             let ipath = idx(cpath, i);
             let name = names[i].unwrap_or("?");
             if is_def_sidecar(names[i]) {
-                self.sidecar(b, &ipath);
+                self.sidecar(b, &ipath, fargate);
                 continue;
             }
             let a = after_list.get(i).unwrap_or(b);
@@ -679,7 +685,7 @@ impl Task<'_> {
         }
     }
 
-    fn sidecar(&mut self, c: &Value, ipath: &Path) {
+    fn sidecar(&mut self, c: &Value, ipath: &Path, fargate: bool) {
         let Some(s) = self
             .cx
             .def
@@ -693,6 +699,19 @@ impl Task<'_> {
             Some((k, v)) => (!truthy(v, false), at(ipath, k)),
             None => (true, ipath.clone()),
         };
+        if fargate
+            && s.derive_log_configuration
+            && field_of(c, "logConfiguration").is_none_or(|(_, v)| v.is_null())
+        {
+            self.push(
+                rules::SIDECAR_LOGS,
+                format!(
+                    "sidecar {:?} has no log configuration: on Fargate its output, every event and alert, is discarded",
+                    s.name
+                ),
+                ipath.clone(),
+            );
+        }
         // A sidecar the definition writes without `essential` gets ECS's default: essential.
         let want = s.essential.unwrap_or(true);
         if essential != want {

@@ -117,6 +117,9 @@ rules! {
     SECRET_VALUE = "KX041", "credential-value-in-environment", Error,
         "an environment variable's value is a credential (AWS access key, private key, token)",
         "The value has the form of a real credential (an AWS access key ID AKIA…/ASIA…, a PEM private key, a GitHub or Slack token, a Stripe live key). It is readable by anyone who can describe the task definition or read the file. Revoke it, store the new one in Secrets Manager or SSM Parameter Store and reference it from `secrets`.";
+    SIDECAR_LOGS = "KX042", "sidecar-output-discarded", Warning,
+        "the tracer sidecar of a Fargate task has no log configuration",
+        "The sidecar prints the events (and alerts) on its standard output, and on Fargate a container without a logConfiguration has its output discarded: the task is traced, but nobody will ever see what happened. kiltx patch gives the sidecar the log configuration of the traced containers when they have one. Give the sidecar a logConfiguration (awslogs with a log group, or awsfirelens through the task's log router), e.g. with kiltx patch --log-group GROUP or in the definition.";
     ARCHITECTURE = "KX050", "tracer-architecture", Error,
         "the task runs on ARM64 but the tracer image is declared x86_64-only",
         "The task's runtimePlatform.cpuArchitecture is ARM64, but the definition declares the tracer sidecar's image for other architectures only (kiltx-tracer is x86_64-only for now). The sidecar would fail with an exec format error and the wrapped containers with it. Run the task on X86_64, or use a tracer image built for ARM64 and declare it in the definition's `architectures`.";

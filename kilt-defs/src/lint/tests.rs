@@ -32,18 +32,40 @@ fn ids(v: Value) -> Vec<&'static str> {
 fn unpatched_task_is_not_instrumented_and_patched_is_clean() {
     let task = json!({"family": "f", "requiresCompatibilities": ["FARGATE"],
         "cpu": "256", "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": ["/app"]}]});
+        "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": ["/app"],
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "g",
+                "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "app"}}}]});
     assert_eq!(ids(task.clone()), vec!["KX001"]);
-    let mut patched = task;
-    patch::patch(
-        &mut patched,
-        Shape::Register,
-        &Definition::builtin(),
-        &Options::default(),
-        &ImageConfigs::new(),
-    )
-    .unwrap();
+    let patch_it = |mut t: Value| {
+        patch::patch(
+            &mut t,
+            Shape::Register,
+            &Definition::builtin(),
+            &Options::default(),
+            &ImageConfigs::new(),
+        )
+        .unwrap();
+        t
+    };
+    let patched = patch_it(task.clone());
+    assert_eq!(
+        patched["containerDefinitions"][1]["logConfiguration"]["options"]["awslogs-stream-prefix"],
+        "kiltx"
+    );
     assert_eq!(ids(patched), Vec::<&str>::new());
+    // Without a log configuration anywhere, the sidecar's output is discarded on Fargate: a
+    // warning, not an error (patch's own output is never an error for lint).
+    let mut bare = task;
+    bare["containerDefinitions"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("logConfiguration");
+    let found = run(patch_it(bare));
+    assert_eq!(
+        found.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        ["KX042"]
+    );
+    assert!(found[0].1.contains("is discarded"), "{}", found[0].1);
 }
 
 #[test]
@@ -62,7 +84,7 @@ fn wrapped_argv_is_what_the_splices_matched() {
         "/kiltx/bin/kiltx-tracer",
         "run",
         "--output",
-        "tcp://127.0.0.1:7701",
+        "unix:/kiltx/run/events.sock",
         "--",
     ]
     .iter()

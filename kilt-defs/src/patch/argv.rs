@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::fields::{at, clone_error, get, list_of, set_list};
 use super::task::Cx;
-use super::{Mode, NeededImage};
+use super::{Frontend, Mode, NeededImage};
 use crate::definition::{Arg, Definition, Splice};
 use crate::error::{Error, Path};
 use crate::image::ImageConfig;
@@ -166,11 +166,20 @@ impl Cx<'_> {
         name: &str,
     ) -> Result<ImageConfig, Error> {
         let d = self.site.dialect;
-        let hint = format!(
-            "set {ep} (and {cmd}) on the container, or pin the image's configuration with --image-config FILE (JSON: {{\"IMAGE\": {{\"entrypoint\": [...], \"cmd\": [...]}}}})",
-            ep = d.key("entryPoint"),
-            cmd = d.key("command")
-        );
+        let hint = match self.run.opts.frontend {
+            Frontend::Cli => format!(
+                "set {ep} (and {cmd}) on the container, or pin the image's configuration with --image-config FILE (JSON: {{\"IMAGE\": {{\"entrypoint\": [...], \"cmd\": [...]}}}})",
+                ep = d.key("entryPoint"),
+                cmd = d.key("command")
+            ),
+            // The macro reads images from their registries; what it cannot read, only the
+            // template can give.
+            Frontend::Macro => format!(
+                "set {ep} (and {cmd}) on the container in the template",
+                ep = d.key("entryPoint"),
+                cmd = d.key("command")
+            ),
+        };
         let (image, ipath) = self.image(m, path, name, &hint)?;
         let platform = self.platform.as_ref().map_err(clone_error)?;
         match self.run.images.get_for(&image, platform) {
@@ -229,8 +238,11 @@ impl Cx<'_> {
                             "it has no entryPoint, and its image is {} whose value kiltx cannot know ({why}), so the image's ENTRYPOINT/CMD cannot be looked up",
                             intrinsic::describe(other)
                         ),
-                        Some(format!("{fix}; or {hint}")),
-                    ))
+                        Some(match self.run.opts.frontend {
+                            Frontend::Cli => format!("{fix}; or {hint}"),
+                            Frontend::Macro => fix,
+                        }),
+                    ));
                 }
             },
         };

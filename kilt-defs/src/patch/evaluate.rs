@@ -110,7 +110,11 @@ impl Known {
                     Value::Bool(b) => Some(b.to_string()),
                     Value::Array(a) => Some(
                         a.iter()
-                            .map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))
+                            .map(|x| {
+                                x.as_str()
+                                    .map(String::from)
+                                    .unwrap_or_else(|| x.to_string())
+                            })
                             .collect::<Vec<_>>()
                             .join(","),
                     ),
@@ -184,7 +188,7 @@ impl Known {
             None => ("it is known".into(), String::new()),
             Some(Missing::Parameter(p)) => (
                 format!("it depends on parameter {p}, which has no value here"),
-                format!("give it one: --parameter {p}=VALUE (the macro uses the stack's parameter values)"),
+                format!("give it one: --parameter {p}=VALUE"),
             ),
             Some(Missing::Ssm(p, key)) => (
                 format!(
@@ -196,7 +200,7 @@ impl Known {
             ),
             Some(Missing::Pseudo(p)) => (
                 format!("it depends on the pseudo parameter {p}, which is not given"),
-                format!("give it: --parameter {p}=VALUE (the macro knows the stack's region and account)"),
+                format!("give it: --parameter {p}=VALUE"),
             ),
             Some(Missing::Resource(r)) => (
                 format!("it depends on {r}, which exists only once the stack is deployed"),
@@ -239,7 +243,9 @@ impl Known {
 
     fn eval_at(&self, v: &Value, depth: usize) -> Result<Value, Missing> {
         if depth > MAX_DEPTH {
-            return Err(Missing::Other("intrinsic functions nested too deeply".into()));
+            return Err(Missing::Other(
+                "intrinsic functions nested too deeply".into(),
+            ));
         }
         let Some(name) = intrinsic::name(v) else {
             return match v {
@@ -268,7 +274,10 @@ impl Known {
                     Value::String(s) => (s.as_str(), None),
                     Value::Array(a) if a.len() == 2 => (
                         a[0].as_str().ok_or_else(|| bad("needs a string"))?,
-                        Some(a[1].as_object().ok_or_else(|| bad("needs a map of variables"))?),
+                        Some(
+                            a[1].as_object()
+                                .ok_or_else(|| bad("needs a map of variables"))?,
+                        ),
                     ),
                     _ => return Err(bad("needs a string, or a string and a map")),
                 };
@@ -348,7 +357,9 @@ impl Known {
                     _ => "?".into(),
                 }
             ))),
-            "Fn::ImportValue" => Err(Missing::Resource("a value exported by another stack".into())),
+            "Fn::ImportValue" => Err(Missing::Resource(
+                "a value exported by another stack".into(),
+            )),
             other => Err(Missing::Other(format!("{other} is not evaluated"))),
         }
     }
@@ -404,7 +415,9 @@ impl Known {
                         )))
                     }
                     None => match self.reference(name)? {
-                        Value::Array(a) => a.iter().filter_map(text_of).collect::<Vec<_>>().join(","),
+                        Value::Array(a) => {
+                            a.iter().filter_map(text_of).collect::<Vec<_>>().join(",")
+                        }
                         v => text_of(&v).unwrap_or_default(),
                     },
                 };
@@ -447,12 +460,15 @@ impl Known {
         let name = intrinsic::name(c);
         let arg = intrinsic::argument(c).unwrap_or(&Value::Null);
         let items = || {
-            arg.as_array()
-                .ok_or_else(|| Missing::Other(format!("{} needs a list", name.as_deref().unwrap_or("?"))))
+            arg.as_array().ok_or_else(|| {
+                Missing::Other(format!("{} needs a list", name.as_deref().unwrap_or("?")))
+            })
         };
         match name.as_deref() {
             Some("Condition") => {
-                let n = arg.as_str().ok_or_else(|| Missing::Other("Condition needs a name".into()))?;
+                let n = arg
+                    .as_str()
+                    .ok_or_else(|| Missing::Other("Condition needs a name".into()))?;
                 self.condition(n, depth + 1)
             }
             Some("Fn::Equals") => {
@@ -488,7 +504,9 @@ impl Known {
             _ => match self.eval_at(c, depth + 1)? {
                 Value::Bool(b) => Ok(b),
                 Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
-                _ => Err(Missing::Other("a condition is not a condition function".into())),
+                _ => Err(Missing::Other(
+                    "a condition is not a condition function".into(),
+                )),
             },
         }
     }
@@ -557,7 +575,8 @@ mod tests {
         assert_eq!(k.scalar(&json!({"Ref": "Tag"})).as_deref(), Some("1.28"));
         assert_eq!(k.scalar(&json!({"Ref": "Cpu"})).as_deref(), Some("256"));
         assert_eq!(
-            k.scalar(&json!({"Fn::Sub": "nginx:${Tag}-${!Literal}"})).as_deref(),
+            k.scalar(&json!({"Fn::Sub": "nginx:${Tag}-${!Literal}"}))
+                .as_deref(),
             Some("nginx:1.28-${Literal}")
         );
         assert_eq!(
@@ -566,7 +585,8 @@ mod tests {
             Some("1.28:1.28")
         );
         assert_eq!(
-            k.scalar(&json!({"Fn::Select": [1, {"Ref": "Envs"}]})).as_deref(),
+            k.scalar(&json!({"Fn::Select": [1, {"Ref": "Envs"}]}))
+                .as_deref(),
             Some("prod")
         );
         assert_eq!(
@@ -596,7 +616,10 @@ mod tests {
         let k = known(t.clone(), &[]);
         assert_eq!(k.scalar(&json!({"Ref": "Img"})), None);
         let (why, fix) = k.explain(&json!({"Ref": "Img"}));
-        assert!(why.contains("SSM parameter \"/aws/service/aws-for-fluent-bit/latest\""), "{why}");
+        assert!(
+            why.contains("SSM parameter \"/aws/service/aws-for-fluent-bit/latest\""),
+            "{why}"
+        );
         assert!(fix.contains("--parameter Img=VALUE"), "{fix}");
         let k = known(t, &[("Img", "amazon/aws-for-fluent-bit:2.32.0")]);
         assert_eq!(
@@ -616,7 +639,10 @@ mod tests {
             ".dkr.ecr.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"},
             "/aws-appmesh-envoy:v1.15.1.0-prod"]]});
         let k = known(t.clone(), &[]);
-        assert_eq!(k.missing(&image), Some(Missing::Pseudo("AWS::Region".into())));
+        assert_eq!(
+            k.missing(&image),
+            Some(Missing::Pseudo("AWS::Region".into()))
+        );
         let k = known(t.clone(), &[("AWS::Region", "eu-west-1")]);
         assert_eq!(
             k.scalar(&image).as_deref(),
@@ -625,7 +651,9 @@ mod tests {
         let k = known(t.clone(), &[("AWS::Region", "cn-north-1")]);
         assert_eq!(
             k.scalar(&image).as_deref(),
-            Some("919366029133.dkr.ecr.cn-north-1.amazonaws.com.cn/aws-appmesh-envoy:v1.15.1.0-prod")
+            Some(
+                "919366029133.dkr.ecr.cn-north-1.amazonaws.com.cn/aws-appmesh-envoy:v1.15.1.0-prod"
+            )
         );
         let k = known(t, &[("AWS::Region", "us-east-2")]);
         assert!(matches!(k.missing(&image), Some(Missing::Other(m)) if m.contains("us-east-2")));
@@ -647,13 +675,20 @@ mod tests {
         let k = known(t.clone(), &[]);
         assert_eq!(k.scalar(&img("IsProd")).as_deref(), Some("dev:1"));
         assert_eq!(k.scalar(&img("Both")).as_deref(), Some("prod:1"));
-        assert_eq!(k.missing(&img("Unknown")), Some(Missing::Parameter("Other".into())));
-        assert!(k.missing(&img("Loop")).is_some(), "a cycle is unknown, not a hang");
+        assert_eq!(
+            k.missing(&img("Unknown")),
+            Some(Missing::Parameter("Other".into()))
+        );
+        assert!(
+            k.missing(&img("Loop")).is_some(),
+            "a cycle is unknown, not a hang"
+        );
         let k = known(t, &[("Env", "prod")]);
         assert_eq!(k.scalar(&img("IsProd")).as_deref(), Some("prod:1"));
         // Short forms (YAML tags) evaluate the same.
         assert_eq!(
-            k.scalar(&json!({"!If": ["NotProd", "a", {"!Sub": "b-${Env}"}]})).as_deref(),
+            k.scalar(&json!({"!If": ["NotProd", "a", {"!Sub": "b-${Env}"}]}))
+                .as_deref(),
             Some("b-prod")
         );
     }
@@ -664,7 +699,10 @@ mod tests {
         for _ in 0..200 {
             v = json!({"Fn::Join": ["", [v]]});
         }
-        let k = known(json!({"Parameters": {"X": {"Type": "String", "Default": "x"}}}), &[]);
+        let k = known(
+            json!({"Parameters": {"X": {"Type": "String", "Default": "x"}}}),
+            &[],
+        );
         assert!(matches!(k.missing(&v), Some(Missing::Other(m)) if m.contains("deeply")));
     }
 }

@@ -17,22 +17,23 @@
 //! | `argv.rs`       | the command line by Docker's rules, wrapped by the definition's templates |
 //! | `additions.rs`  | capabilities, volumesFrom, dependsOn, environment and secrets          |
 //! | `sidecars.rs`   | the definition's sidecars, added or brought up to date                 |
+//! | `logging.rs`    | where the sidecars' output goes: derived from the traced containers'   |
 //! | `platform.rs`   | the task's platform and OS family (`runtimePlatform`); Windows is left alone |
 //! | `resources.rs`  | the sidecars' cpu and memory fitted into the task's budget             |
 //! | `evaluate.rs`   | what is known of the template's values; intrinsics evaluated with it   |
 //! | `fields.rs`     | reading and writing ECS fields: case-blind keys, dialects, errors      |
 //! | `report.rs`     | what a run reports: [`Report`], [`NeededImage`]                        |
 //!
-//! Planned (the ECS rules of the open issues, each a step of `patch_task` in a file of its own,
-//! none written yet):
-//! - `network.rs`: network modes (what `awsvpc`, `bridge`, `host` allow the sidecars);
-//! - `logging.rs`: log configuration (the sidecars' against the task's).
+//! Network modes need no step of their own: the built-in definition's tracers reach the sidecar
+//! over a unix socket in its shared volume, which works in every mode (`awsvpc`, `bridge`,
+//! `host`, `none`); see docs/patch.md.
 
 mod additions;
 mod argv;
 mod containers;
 mod evaluate;
 mod fields;
+pub mod logging;
 mod patcher;
 mod platform;
 mod report;
@@ -45,8 +46,8 @@ mod task;
 use std::collections::BTreeMap;
 
 pub use argv::is_wrapped;
-pub(crate) use fields::get_mut;
 pub use evaluate::{Known, Missing, Sections};
+pub(crate) use fields::get_mut;
 pub use patcher::{patch, patch_recording, patch_site_recording, Mode, Patcher};
 pub use report::{unique_needs, NeededImage, Report, TaskOutcome, TaskStatus};
 pub use sidecars::sidecar_value;

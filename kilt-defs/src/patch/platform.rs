@@ -54,6 +54,45 @@ pub(super) fn task_platform(
     })
 }
 
+impl super::task::Cx<'_> {
+    /// `Some(reason)` when a sidecar of the definition declares the CPU architectures its image
+    /// is built for (`architectures`) and the task's is not one of them: such a task is left
+    /// alone (its sidecar would fail with an exec format error, and the wrapped containers
+    /// with it). An architecture kiltx cannot know is an error only if some sidecar declares
+    /// fewer than both.
+    pub(super) fn unsupported_architecture(&self) -> Result<Option<String>, Error> {
+        let narrow: Vec<_> = self
+            .def
+            .sidecars
+            .iter()
+            .filter(|s| {
+                !s.architectures.is_empty()
+                    && !(s.architectures.iter().any(|a| a == "X86_64")
+                        && s.architectures.iter().any(|a| a == "ARM64"))
+            })
+            .collect();
+        if narrow.is_empty() {
+            return Ok(None);
+        }
+        let platform = self.platform.as_ref().map_err(super::fields::clone_error)?;
+        let arch = match platform.as_str() {
+            "linux/arm64" => "ARM64",
+            _ => "X86_64",
+        };
+        Ok(narrow
+            .iter()
+            .find(|s| !s.architectures.iter().any(|a| a == arch))
+            .map(|s| {
+                format!(
+                    "it runs on {arch}, and sidecar {:?}'s image ({}) is declared for {} only (the definition's `architectures`)",
+                    s.name,
+                    s.image,
+                    s.architectures.join(", ")
+                )
+            }))
+    }
+}
+
 /// `Some(family)` when the task runs Windows containers (`runtimePlatform.operatingSystemFamily`
 /// `WINDOWS_*`): kiltx-tracer traces Linux processes only, so such a task is left alone. A
 /// family given by an intrinsic function is resolved with the template's parameters; one that

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::fields::{at, find_key};
+use super::logging;
 use super::task::Cx;
 use crate::definition::Sidecar;
 use crate::error::{Error, Path};
@@ -41,16 +42,25 @@ impl Cx<'_> {
     }
 
     /// Add each sidecar, or (where `sidecar_at` has one) bring the existing one up to the
-    /// definition, keeping the spelling of its keys.
+    /// definition, keeping the spelling of its keys. A sidecar the definition gives no log
+    /// configuration gets one derived from the traced containers (`targets`; see logging.rs).
+    /// The errors, and notes for the report.
     pub(super) fn place_sidecars(
         &self,
         containers: &mut Vec<Value>,
         containers_path: &Path,
         sidecar_at: &[Option<usize>],
-    ) -> Vec<Error> {
+        targets: &[usize],
+    ) -> (Vec<Error>, Vec<String>) {
         let mut errors = Vec::new();
+        let mut notes = Vec::new();
         for (s, idx) in self.def.sidecars.iter().zip(sidecar_at) {
-            let fresh = sidecar_value(s, self.site.dialect);
+            let mut fresh = sidecar_value(s, self.site.dialect);
+            let (log, note) = logging::derived(self, s, containers, targets);
+            if let Some(log) = log {
+                fresh.insert(self.site.dialect.key("logConfiguration"), log);
+            }
+            notes.extend(note);
             match idx {
                 Some(i) => {
                     if let Value::Object(m) = &mut containers[*i] {
@@ -71,7 +81,7 @@ impl Cx<'_> {
                 None => containers.push(Value::Object(fresh)),
             }
         }
-        errors
+        (errors, notes)
     }
 }
 

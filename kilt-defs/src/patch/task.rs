@@ -1,7 +1,6 @@
 //! One task definition, start to end: [`Cx::patch_task`] is the engine's table of contents, each
 //! line a step that lives in the file named beside it.
 
-
 use serde_json::Value;
 
 use super::fields::{at, find_key, get, get_mut, render_value};
@@ -67,6 +66,10 @@ impl<'a> Cx<'a> {
             Some(t) => self.with_def(&t.definition),
             None => *self,
         };
+        // platform.rs: a task on an architecture the sidecars' images are not built for.
+        if let Some(reason) = cx.unsupported_architecture().map_err(|e| vec![e])? {
+            return Ok(TaskStatus::Skipped(reason));
+        }
         // containers.rs and argv.rs: wrap each selected container's command line.
         let per_container = per_container(tailored.as_ref());
         let (wrapped, already) = cx.patch_containers(
@@ -77,15 +80,18 @@ impl<'a> Cx<'a> {
             &per_container,
         )?;
         // sidecars.rs: add the sidecars, or bring existing ones up to the definition.
-        let mut errors = cx.place_sidecars(containers, &task.containers_path, &roster.sidecar_at);
+        // logging.rs: where their output goes (derived from the traced containers' own).
+        let (mut errors, mut notes) = cx.place_sidecars(
+            containers,
+            &task.containers_path,
+            &roster.sidecar_at,
+            &targets,
+        );
         // resources.rs: the sidecars' cpu and memory fitted into the task's budget.
-        let notes = match cx.fit_budget(size, containers, &task.containers_path) {
-            Ok(notes) => notes,
-            Err(e) => {
-                errors.push(e);
-                Vec::new()
-            }
-        };
+        match cx.fit_budget(size, containers, &task.containers_path) {
+            Ok(n) => notes.extend(n),
+            Err(e) => errors.push(e),
+        }
         // Task-level settings.
         errors.extend(cx.task_settings(target));
         if !errors.is_empty() {

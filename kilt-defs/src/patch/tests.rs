@@ -87,7 +87,7 @@ fn a_new_tracer_image_updates_the_existing_sidecar() {
         TaskStatus::Patched {
             wrapped: vec![],
             already: vec!["a".into()],
-            notes: vec![]
+            notes: vec!["sidecar \"kiltx-tracer\" has no log configuration, and neither has any traced container: on Fargate its output (every event and alert) is discarded; give it one with --log-group GROUP, or in the definition".into()]
         }
     );
 }
@@ -190,4 +190,72 @@ fn images_from_parameters_and_sub() {
     .unwrap();
     let c = &v["Resources"]["T"]["Properties"]["ContainerDefinitions"][0];
     assert_eq!(c["Command"], json!(["/app"]));
+}
+
+#[test]
+fn tasks_on_an_architecture_the_sidecar_lacks_are_left_alone() {
+    let task = |arch: Value| {
+        json!({"Parameters": {"Arch": {"Type": "String"}},
+         "Resources": {"T": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "RequiresCompatibilities": ["FARGATE"], "Cpu": "256", "Memory": "512",
+            "RuntimePlatform": {"CpuArchitecture": arch, "OperatingSystemFamily": "LINUX"},
+            "ContainerDefinitions": [{"Name": "app", "Image": "a", "EntryPoint": ["/a"]}]}}}})
+    };
+    let builtin = def();
+    assert_eq!(builtin.sidecars[0].architectures, ["X86_64"]);
+    // ARM64 with the x86_64-only built-in sidecar: skipped, untouched, and the summary says why.
+    let input = task(json!("ARM64"));
+    let (out, report) = run(input.clone(), Shape::CloudFormation, &builtin).unwrap();
+    assert_eq!(out, input);
+    match &report.tasks[0].status {
+        TaskStatus::Skipped(why) => {
+            assert!(
+                why.contains("ARM64") && why.contains("X86_64 only"),
+                "{why}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same task with a sidecar built for both is patched.
+    let mut both = def();
+    both.sidecars[0].architectures = vec!["X86_64".into(), "ARM64".into()];
+    let (out, report) = run(input, Shape::CloudFormation, &both).unwrap();
+    assert!(matches!(report.tasks[0].status, TaskStatus::Patched { .. }));
+    assert_ne!(
+        out["Resources"]["T"]["Properties"]["ContainerDefinitions"][0]["EntryPoint"],
+        json!(["/a"])
+    );
+    // An architecture kiltx cannot know is an error that names the parameter...
+    let e = run(
+        task(json!({"Ref": "Arch"})),
+        Shape::CloudFormation,
+        &builtin,
+    )
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("parameter Arch") && msg.contains("--parameter Arch=VALUE"),
+        "{msg}"
+    );
+    // ...and the fix it names works.
+    for (arch, patched) in [("X86_64", true), ("ARM64", false)] {
+        let mut v = task(json!({"Ref": "Arch"}));
+        let opts = Options {
+            parameters: [("Arch".to_string(), arch.to_string())].into(),
+            ..Options::default()
+        };
+        let report = patch(
+            &mut v,
+            Shape::CloudFormation,
+            &builtin,
+            &opts,
+            &ImageConfigs::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            matches!(report.tasks[0].status, TaskStatus::Patched { .. }),
+            patched,
+            "{arch}"
+        );
+    }
 }

@@ -1,7 +1,10 @@
 //! Run a [`Task`] with podman the way ECS runs it on Fargate.
 //!
 //! - The task is a pod: one network namespace for all containers (awsvpc), and one PID
-//!   namespace too when the task says `pidMode: task`.
+//!   namespace too when the task says `pidMode: task`. In `bridge` mode every container has a
+//!   network namespace of its own, with only its loopback (`--network none`).
+//! - `memory` and `memoryReservation` are the container's hard and soft memory limits
+//!   (`--memory`, `--memory-reservation`), as ECS sets them.
 //! - Containers start in dependency order; a container waits until each `dependsOn` condition
 //!   holds (START: the dependency was started; COMPLETE: it exited; SUCCESS: it exited 0 —
 //!   otherwise the task stops and the dependent never starts).
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 use kilt_defs::reference::Reference;
 use serde_json::Value;
 
-use crate::task::{Condition, Container, Task};
+use crate::task::{Condition, Container, Network, Task};
 
 pub struct Podman {
     bin: PathBuf,
@@ -183,7 +186,13 @@ impl Podman {
             self.pull(image)?;
         }
         let mut pod = vec!["pod", "create", "--name", id];
-        pod.extend(["--share", if task.pid_task { "net,pid" } else { "net" }]);
+        let share = match (task.network, task.pid_task) {
+            (Network::Awsvpc, true) => "net,pid",
+            (Network::Awsvpc, false) => "net",
+            (Network::Bridge, true) => "pid",
+            (Network::Bridge, false) => "none",
+        };
+        pod.extend(["--share", share]);
         self.run(&pod)?;
         let mut t = RunningTask {
             podman: self,
@@ -197,7 +206,11 @@ impl Podman {
             let c = &task.containers[i];
             match t.wait_for_dependencies(c)? {
                 true => {
-                    let args = create_args(c, id, &self.seccomp);
+                    let mut args = create_args(c, id, &self.seccomp);
+                    if task.network == Network::Bridge {
+                        // A network namespace of its own: its own loopback, nothing shared.
+                        args.insert(1, "--network=none".into());
+                    }
                     let args: Vec<&str> = args.iter().map(String::as_str).collect();
                     self.run(&args)?;
                     self.run(&["start", &t.name_of(&c.name)])?;
@@ -272,6 +285,12 @@ pub fn create_args(c: &Container, id: &str, seccomp: &Path) -> Vec<String> {
     }
     if c.readonly_root {
         a.push("--read-only".into());
+    }
+    if let Some(m) = c.memory {
+        a.push(format!("--memory={m}m"));
+    }
+    if let Some(m) = c.memory_reservation {
+        a.push(format!("--memory-reservation={m}m"));
     }
     if let Some(ep) = &c.entry_point {
         a.push(format!(

@@ -37,6 +37,21 @@ pub struct Container {
     pub readonly_root: bool,
     /// Seconds between SIGTERM and SIGKILL when the task stops (ECS default 30).
     pub stop_timeout: u64,
+    /// The hard memory limit in MiB (`memory`), which ECS sets as the container's cgroup limit.
+    pub memory: Option<u64>,
+    /// The soft limit in MiB (`memoryReservation`).
+    pub memory_reservation: Option<u64>,
+}
+
+/// How the task's containers are networked (`networkMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// `awsvpc` (Fargate): one network namespace for the whole task.
+    Awsvpc,
+    /// `bridge` (EC2's default, and the mode of a task definition without `networkMode` that is
+    /// not for Fargate): every container in a network namespace of its own, with its own
+    /// loopback. The harness gives each only its loopback; what lies beyond is not modelled.
+    Bridge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +59,7 @@ pub struct Task {
     pub family: Option<String>,
     /// `pidMode: task`: one PID namespace for the whole task.
     pub pid_task: bool,
+    pub network: Network,
     pub containers: Vec<Container>,
 }
 
@@ -51,8 +67,6 @@ pub struct Task {
 /// network namespace, where ECS ships logs) and are therefore accepted and not modelled.
 const IGNORED: &[&str] = &[
     "cpu",
-    "memory",
-    "memoryreservation",
     "portmappings",
     "logconfiguration",
     "dockerlabels",
@@ -172,14 +186,23 @@ impl Task {
                 }
             },
         };
-        if let Some(mode) = field(obj, "networkMode") {
-            if string(mode, &p("networkMode"))? != "awsvpc" {
-                return Err(format!(
-                    "{}: {mode}; Fargate tasks use awsvpc (the harness runs a pod with one network namespace)",
-                    p("networkMode")
-                ));
-            }
-        }
+        let fargate = field(obj, "requiresCompatibilities")
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(|c| c == "FARGATE"));
+        let network = match field(obj, "networkMode") {
+            None | Some(Value::Null) if fargate => Network::Awsvpc,
+            None | Some(Value::Null) => Network::Bridge,
+            Some(mode) => match string(mode, &p("networkMode"))?.as_str() {
+                "awsvpc" => Network::Awsvpc,
+                "bridge" if !fargate => Network::Bridge,
+                other => {
+                    return Err(format!(
+                        "{}: {other:?} is not modelled by the harness (awsvpc, and bridge for tasks not for Fargate, are)",
+                        p("networkMode")
+                    ))
+                }
+            },
+        };
         if field(obj, "volumes").is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
             return Err(format!(
                 "{}: task volumes are not modelled by the harness",
@@ -196,6 +219,7 @@ impl Task {
         let task = Task {
             family,
             pid_task,
+            network,
             containers,
         };
         task.check_references(&defs_at)?;
@@ -298,6 +322,8 @@ impl Container {
             user: None,
             readonly_root: false,
             stop_timeout: 30,
+            memory: None,
+            memory_reservation: None,
         };
         for (key, v) in obj {
             let k = key.to_ascii_lowercase();
@@ -392,6 +418,18 @@ impl Container {
                         .ok_or_else(|| {
                             format!("{at}: expected seconds (0 to 120, Fargate's limit), found {v}")
                         })?
+                }
+                "memory" | "memoryreservation" => {
+                    let mib = v
+                        .as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                        .filter(|&m| m >= 6)
+                        .ok_or_else(|| format!("{at}: expected MiB (at least 6), found {v}"))?;
+                    if k == "memory" {
+                        c.memory = Some(mib);
+                    } else {
+                        c.memory_reservation = Some(mib);
+                    }
                 }
                 k if IGNORED.contains(&k) => {}
                 _ => {

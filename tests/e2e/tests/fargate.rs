@@ -425,6 +425,120 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
         !ev.iter().any(|e| e["type"] == "syscall"),
         "untraced: no syscall events"
     );
+
+    // 7. A bridge-mode task (EC2): every container in a network namespace of its own, so each
+    //    has its own loopback. The events still arrive: they travel over a unix socket in the
+    //    sidecar's volume, which the application container mounts read-only.
+    let bridge = json!({
+        "family": "demo-bridge",
+        "networkMode": "bridge",
+        "requiresCompatibilities": ["EC2"],
+        "containerDefinitions": [{
+            "name": "app", "image": app_image, "essential": true, "memory": 256,
+            "environment": [{"name": "GREETING", "value": "hi there"}, {"name": "APP_MODE", "value": "exit"}]
+        }]
+    });
+    let patched_bridge = patch(
+        dir,
+        "bridge.json",
+        &bridge,
+        &tracer_image,
+        &["--include-ec2"],
+    );
+    let bridge_task = Task::from_json(&patched_bridge).unwrap();
+    assert_eq!(bridge_task.network, kiltx_e2e::task::Network::Bridge);
+    let bridged = podman
+        .start_task(&bridge_task, "bridge")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    assert_eq!(
+        bridged.container("app").stdout,
+        plain.container("app").stdout
+    );
+    assert_eq!(bridged.container("app").exit_code, Some(3));
+    assert_app_events(&bridged);
+    // (The tracer may start before the collector listens: it then says so and connects when
+    // it can; it must not end without having reached it.)
+    assert!(
+        !bridged
+            .container("app")
+            .stderr
+            .contains("was never reached"),
+        "the tracer reached its sink: {}",
+        bridged.container("app").stderr
+    );
+    // The same task with the earlier TCP transport (a definition saying tcp://127.0.0.1:7701)
+    // loses every event in bridge mode, and the tracer says so on the application's stderr.
+    let tcp = definition.replace("unix:/kiltx/run/events.sock", "tcp://127.0.0.1:7701");
+    assert_ne!(
+        tcp, definition,
+        "the transport is where the test expects it"
+    );
+    let tcp_file = dir.join("tcp.yaml");
+    fs::write(&tcp_file, tcp).unwrap();
+    let patched_tcp = patch(
+        dir,
+        "bridge-tcp.json",
+        &bridge,
+        &tracer_image,
+        &["--include-ec2", "--definition", tcp_file.to_str().unwrap()],
+    );
+    let lost = podman
+        .start_task(&Task::from_json(&patched_tcp).unwrap(), "bridge-tcp")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    assert_eq!(
+        lost.container("app").exit_code,
+        Some(3),
+        "the application is unaffected"
+    );
+    assert!(
+        !events(&lost).iter().any(|e| e["type"] == "syscall"),
+        "over TCP, no event crosses from one loopback to another"
+    );
+    let said = &lost.container("app").stderr;
+    assert!(
+        said.contains("cannot reach the event sink tcp://127.0.0.1:7701")
+            && said.contains("was never reached"),
+        "the tracer says where a user looks that its events are lost: {said}"
+    );
+
+    // 8. The application holds the task's whole budget (cpu 256 of 256, memory 512 of 512,
+    //    as a hard limit): the sidecar reserves nothing then, ECS registers the task, and it
+    //    runs with the container's hard memory limit.
+    let mut whole = register_json(&app_image, "exit");
+    whole["containerDefinitions"][0]["cpu"] = json!(256);
+    whole["containerDefinitions"][0]["memory"] = json!(512);
+    let patched_whole = patch(dir, "whole.json", &whole, &tracer_image, &[]);
+    let sidecar = &patched_whole["containerDefinitions"][1];
+    assert_eq!(sidecar["name"], "kiltx-tracer");
+    assert!(
+        sidecar.get("cpu").is_none() && sidecar.get("memoryReservation").is_none(),
+        "the sidecar takes nothing the application holds: {sidecar}"
+    );
+    let l = kiltx()
+        .arg("lint")
+        .arg(dir.join("patched-whole.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        l.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&l.stdout)
+    );
+    let whole_task = Task::from_json(&patched_whole).unwrap();
+    assert_eq!(whole_task.container("app").unwrap().memory, Some(512));
+    let limited = podman
+        .start_task(&whole_task, "whole")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    assert_eq!(
+        limited.container("app").stdout,
+        plain.container("app").stdout
+    );
+    assert_eq!(limited.container("app").exit_code, Some(3));
+    assert_app_events(&limited);
 }
 
 #[test]
@@ -484,7 +598,7 @@ fn the_containerfile_and_the_script_build_the_same_image() {
             "/kiltx/bin/kiltx-tracer",
             "collect",
             "--listen",
-            "tcp://127.0.0.1:7701"
+            "unix:/kiltx/run/events.sock"
         ])
     );
     assert_eq!(from_script["Volumes"], json!({"/kiltx": {}}));
