@@ -79,6 +79,11 @@ pub struct EngineArgs {
     /// EXTERNAL).
     #[arg(long)]
     pub include_ec2: bool,
+    /// When the sidecar's cpu/memoryReservation do not fit a Fargate task's size, raise the task
+    /// to the smallest valid Fargate size that fits them, instead of lowering the requests (the
+    /// task's cpu and memory must be plain values; see docs/patch.md).
+    #[arg(long)]
+    pub grow_task: bool,
     /// Never use the network: images' ENTRYPOINT/CMD come only from the task definitions and
     /// --image-config (without it, missing ones are read from their registries; for lint, one
     /// that stays unknown is a finding). Also KILTX_OFFLINE=1.
@@ -145,6 +150,7 @@ impl EngineArgs {
         let options = Options {
             opt_in: self.opt_in,
             include_ec2: self.include_ec2,
+            grow_task: self.grow_task,
             parameters: parse_parameters(&self.parameters)?,
             tailor,
             ..Options::default()

@@ -93,7 +93,7 @@ pub enum ParamsError {
     Bool(#[from] BadBool),
     #[error("params.TracerImage: {0}")]
     TracerImage(kilt_defs::Error),
-    #[error("params.{key}: unknown parameter (known: OptIn, IncludeEc2, TracerImage, IncludeContainers, IgnoreContainers)")]
+    #[error("params.{key}: unknown parameter (known: OptIn, IncludeEc2, GrowTask, TracerImage, IncludeContainers, IgnoreContainers)")]
     Unknown { key: String },
 }
 

@@ -53,6 +53,9 @@ fn apply_params(
             "IncludeEc2" => {
                 opts.include_ec2 = crate::config::parse_bool("params.IncludeEc2", &string(k, v)?)?
             }
+            "GrowTask" => {
+                opts.grow_task = crate::config::parse_bool("params.GrowTask", &string(k, v)?)?
+            }
             "TracerImage" => def
                 .set_tracer_image(&string(k, v)?)
                 .map_err(ParamsError::TracerImage)?,

@@ -166,7 +166,7 @@ fn bad_fragment_and_bad_events() {
         request(template(), json!({"Bogus": 1}), json!({})),
         &ImageConfigs::new(),
     );
-    assert_eq!(r.error_message.as_deref(), Some("kiltx macro: params.Bogus: unknown parameter (known: OptIn, IncludeEc2, TracerImage, IncludeContainers, IgnoreContainers)"));
+    assert_eq!(r.error_message.as_deref(), Some("kiltx macro: params.Bogus: unknown parameter (known: OptIn, IncludeEc2, GrowTask, TracerImage, IncludeContainers, IgnoreContainers)"));
 }
 
 #[test]

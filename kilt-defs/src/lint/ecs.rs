@@ -73,6 +73,22 @@ pub fn fargate_size_ok(cpu: u64, memory: u64, windows: bool) -> bool {
     })
 }
 
+/// The smallest Fargate task size (CPU units, MiB) with at least `cpu` and `memory` (Linux): the
+/// fewest CPU units first, then the least memory. `None` above the largest.
+pub fn next_fargate_size(cpu: u64, memory: u64) -> Option<(u64, u64)> {
+    FARGATE_SIZES
+        .iter()
+        .filter(|&&(c, _, last, _)| c >= cpu && last >= memory)
+        .find_map(|&(c, first, last, step)| {
+            (first..=last)
+                .step_by(step as usize)
+                .chain((c == 256).then_some(2048))
+                .filter(|&m| m >= memory && fargate_size_ok(c, m, false))
+                .min()
+                .map(|m| (c, m))
+        })
+}
+
 /// The valid Fargate task sizes, for messages: `256 CPU: 512, 1024 or 2048 MiB; …`.
 fn fargate_sizes_text() -> String {
     FARGATE_SIZES
@@ -786,6 +802,29 @@ mod tests {
             .into_iter()
             .map(|v| v.rule.id)
             .collect()
+    }
+
+    #[test]
+    fn the_next_fargate_size_is_the_smallest_that_fits() {
+        assert_eq!(next_fargate_size(256, 512), Some((256, 512)));
+        assert_eq!(next_fargate_size(320, 576), Some((512, 1024)));
+        assert_eq!(
+            next_fargate_size(256, 1536),
+            Some((256, 2048)),
+            "256 has no 1536"
+        );
+        assert_eq!(next_fargate_size(256, 2049), Some((512, 3072)));
+        assert_eq!(next_fargate_size(4097, 8192), Some((8192, 16384)));
+        assert_eq!(next_fargate_size(16384, 122880), Some((16384, 122880)));
+        assert_eq!(next_fargate_size(16385, 512), None);
+        assert_eq!(next_fargate_size(256, 122881), None);
+        for cpu in [1, 256, 300, 1024, 5000] {
+            for mem in [1, 512, 1500, 8000, 30000, 100000] {
+                if let Some((c, m)) = next_fargate_size(cpu, mem) {
+                    assert!(fargate_size_ok(c, m, false) && c >= cpu && m >= mem);
+                }
+            }
+        }
     }
 
     #[test]

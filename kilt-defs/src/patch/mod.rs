@@ -72,6 +72,9 @@ pub struct Options {
     pub tailor: Option<std::sync::Arc<dyn Tailor>>,
     /// Who runs the engine, so that every hint names a fix that works there.
     pub frontend: Frontend,
+    /// When the sidecars' requests do not fit a Fargate task's size, raise the task to the
+    /// smallest valid Fargate size that fits them (instead of lowering the requests).
+    pub grow_task: bool,
 }
 
 /// Who runs the engine: the `kiltx` command line (`--parameter`, `--image-config`...) or the

@@ -62,6 +62,16 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 pub(super) struct TaskSize {
     cpu: Figure,
     memory: Figure,
+    /// Both written as plain values (not intrinsics) in a task for Fargate: what
+    /// `--grow-task` may raise.
+    growable: bool,
+}
+
+/// A task size `--grow-task` chose: CPU units and MiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct NewSize {
+    pub(super) cpu: u64,
+    pub(super) memory: u64,
 }
 
 /// A budget figure: absent, known, or given by something kiltx cannot evaluate.
@@ -91,29 +101,47 @@ impl Cx<'_> {
     /// The task's size: its `cpu` and `memory` (absent for a bare container list).
     pub(super) fn task_size(&self, target: &Value) -> TaskSize {
         match target {
-            Value::Object(task) => TaskSize {
-                cpu: self.figure(task, "cpu", parse_cpu),
-                memory: self.figure(task, "memory", parse_memory),
-            },
+            Value::Object(task) => {
+                let plain = |camel: &str| {
+                    task.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(camel))
+                        .is_some_and(|(_, v)| v.is_string() || v.is_number())
+                };
+                let fargate = task
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("requiresCompatibilities"))
+                    .and_then(|(_, v)| self.params.eval(v))
+                    .is_some_and(|v| {
+                        v.as_array()
+                            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("FARGATE")))
+                    });
+                TaskSize {
+                    cpu: self.figure(task, "cpu", parse_cpu),
+                    memory: self.figure(task, "memory", parse_memory),
+                    growable: fargate && plain("cpu") && plain("memory"),
+                }
+            }
             _ => TaskSize {
                 cpu: Figure::Absent,
                 memory: Figure::Absent,
+                growable: false,
             },
         }
     }
 
     /// Fit the sidecars' `cpu`, `memoryReservation` and `memory` into the task's budget
     /// (`containers` are the task's containers after the sidecars were placed). Returns what
-    /// was changed, as notes for the report.
+    /// was changed, as notes for the report, and with `--grow-task` the task's new size when
+    /// it had to grow (the caller writes it).
     pub(super) fn fit_budget(
         &self,
         size: TaskSize,
         containers: &mut [Value],
         containers_path: &Path,
-    ) -> Result<Vec<String>, Error> {
-        let (task_cpu, task_mem) = (size.cpu, size.memory);
+    ) -> Result<(Vec<String>, Option<NewSize>), Error> {
+        let (mut task_cpu, mut task_mem) = (size.cpu, size.memory);
         if task_cpu == Figure::Absent && task_mem == Figure::Absent {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let is_sidecar = |c: &Value| {
             entry_name(c, "name").is_some_and(|n| self.def.sidecars.iter().any(|s| s.name == n))
@@ -130,6 +158,47 @@ impl Cx<'_> {
             );
         }
         let mut notes = Vec::new();
+        let mut grown = None;
+        if self.run.opts.grow_task {
+            // What the sidecars ask for, on top of the application's share.
+            let mut cpu_asked = cpu_used;
+            let mut mem_asked = mem_reserved;
+            let mut hard = 0;
+            for c in containers.iter() {
+                let Value::Object(m) = c else { continue };
+                if let Figure::Known(n) = self.figure(m, "memory", parse_number) {
+                    hard = hard.max(n);
+                }
+                if is_sidecar(c) {
+                    cpu_asked = add(cpu_asked, self.figure(m, "cpu", parse_number));
+                    mem_asked = add(mem_asked, self.figure(m, "memoryReservation", parse_number));
+                }
+            }
+            match (task_cpu, task_mem, cpu_asked, mem_asked) {
+                (Figure::Known(tc), Figure::Known(tm), Figure::Known(c), Figure::Known(r))
+                    if c > tc || r.max(hard) > tm =>
+                {
+                    let want = (c.max(tc), r.max(hard).max(tm));
+                    match (size.growable, crate::lint::ecs::next_fargate_size(want.0, want.1)) {
+                        (true, Some((nc, nm))) => {
+                            notes.push(format!(
+                                "the task's size raised from {tc} CPU units / {tm} MiB to {nc} / {nm} (--grow-task): the sidecars' requests did not fit beside the application's containers"
+                            ));
+                            grown = Some(NewSize { cpu: nc, memory: nm });
+                            (task_cpu, task_mem) = (Figure::Known(nc), Figure::Known(nm));
+                        }
+                        (false, _) => notes.push(
+                            "the task's size was not raised (--grow-task): only a Fargate task whose cpu and memory are written as plain values can be; the sidecars' requests were fitted instead".into(),
+                        ),
+                        (true, None) => notes.push(format!(
+                            "the task's size was not raised (--grow-task): no Fargate size has {} CPU units and {} MiB; the sidecars' requests were fitted instead",
+                            want.0, want.1
+                        )),
+                    }
+                }
+                _ => {}
+            }
+        }
         for (i, c) in containers.iter_mut().enumerate() {
             if !is_sidecar(c) {
                 continue;
@@ -164,7 +233,21 @@ impl Cx<'_> {
                 notes.push(note);
             }
         }
-        Ok(notes)
+        Ok((notes, grown))
+    }
+
+    /// Write the task size `--grow-task` chose, as the task wrote its own (a string stays a
+    /// string, a number a number).
+    pub(super) fn write_size(&self, target: &mut Value, new: NewSize) {
+        let Value::Object(task) = target else { return };
+        for (camel, n) in [("cpu", new.cpu), ("memory", new.memory)] {
+            if let Some((_, v)) = task.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(camel)) {
+                *v = match v {
+                    Value::Number(_) => Value::from(n),
+                    _ => Value::String(n.to_string()),
+                };
+            }
+        }
     }
 
     /// Fit field `camel` of sidecar `m` into `room`: kept, lowered, or removed. `min` is the
@@ -204,8 +287,12 @@ impl Cx<'_> {
             }
             Figure::Unknown => {
                 m.remove(&key);
+                let fix = match self.run.opts.frontend {
+                    super::Frontend::Cli => " (pass --parameter to let it fit the request)",
+                    super::Frontend::Macro => "",
+                };
                 Ok(Some(format!(
-                    "{name}'s {shown} left out: the task's budget is given by values kiltx cannot evaluate (pass --parameter to let it fit the request)"
+                    "{name}'s {shown} left out: the task's budget is given by values kiltx cannot evaluate{fix}"
                 )))
             }
         }

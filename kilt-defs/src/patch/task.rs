@@ -87,10 +87,20 @@ impl<'a> Cx<'a> {
             &roster.sidecar_at,
             &targets,
         );
-        // resources.rs: the sidecars' cpu and memory fitted into the task's budget.
-        match cx.fit_budget(size, containers, &task.containers_path) {
-            Ok(n) => notes.extend(n),
-            Err(e) => errors.push(e),
+        // resources.rs: the sidecars' cpu and memory fitted into the task's budget (or, with
+        // --grow-task, the task grown to fit them).
+        let grown = match cx.fit_budget(size, containers, &task.containers_path) {
+            Ok((n, grown)) => {
+                notes.extend(n);
+                grown
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        if let Some(new) = grown {
+            cx.write_size(target, new);
         }
         // Task-level settings.
         errors.extend(cx.task_settings(target));

@@ -525,8 +525,13 @@ mod tests {
                 "no container is essential",
             ),
             (
-                json!({"networkMode": "bridge", "containerDefinitions": [app()]}),
-                "Fargate tasks use awsvpc",
+                json!({"networkMode": "bridge", "requiresCompatibilities": ["FARGATE"],
+                    "containerDefinitions": [app()]}),
+                "\"bridge\" is not modelled",
+            ),
+            (
+                json!({"networkMode": "host", "containerDefinitions": [app()]}),
+                "\"host\" is not modelled",
             ),
             (
                 json!({"containerDefinitions": [{"name": "app", "image": "i",
@@ -538,6 +543,40 @@ mod tests {
             let err = Task::from_json(&input).unwrap_err();
             assert!(err.contains(want), "{input}: got {err:?}, want {want:?}");
         }
+    }
+
+    #[test]
+    fn network_modes_are_ecss() {
+        let mode = |v: Value| Task::from_json(&v).unwrap().network;
+        let fargate =
+            json!({"requiresCompatibilities": ["FARGATE"], "containerDefinitions": [app()]});
+        assert_eq!(mode(fargate), Network::Awsvpc, "Fargate's only mode");
+        // Without networkMode, a task not for Fargate is in bridge mode (ECS's default on EC2).
+        assert_eq!(
+            mode(json!({"containerDefinitions": [app()]})),
+            Network::Bridge
+        );
+        assert_eq!(
+            mode(json!({"networkMode": "bridge", "containerDefinitions": [app()]})),
+            Network::Bridge
+        );
+        assert_eq!(
+            mode(json!({"networkMode": "awsvpc", "containerDefinitions": [app()]})),
+            Network::Awsvpc
+        );
+        let t = Task::from_json(&json!({"containerDefinitions": [
+            {"name": "app", "image": "i", "memory": 512, "memoryReservation": "256"}]}))
+        .unwrap();
+        assert_eq!(
+            (t.containers[0].memory, t.containers[0].memory_reservation),
+            (Some(512), Some(256))
+        );
+        let args = crate::podman::create_args(&t.containers[0], "t", std::path::Path::new("/s"));
+        assert!(args.contains(&"--memory=512m".to_string()), "{args:?}");
+        assert!(
+            args.contains(&"--memory-reservation=256m".to_string()),
+            "{args:?}"
+        );
     }
 
     #[test]

@@ -504,8 +504,10 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     );
 
     // 8. The application holds the task's whole budget (cpu 256 of 256, memory 512 of 512,
-    //    as a hard limit): the sidecar reserves nothing then, ECS registers the task, and it
-    //    runs with the container's hard memory limit.
+    //    as a hard limit): the sidecar asks for no cpu then, and keeps its memoryReservation
+    //    (ECS sums reservations, not hard limits, against the task's memory); ECS registers
+    //    the task (kiltx lint's ECS rules agree), and it runs with the container's hard memory
+    //    limit.
     let mut whole = register_json(&app_image, "exit");
     whole["containerDefinitions"][0]["cpu"] = json!(256);
     whole["containerDefinitions"][0]["memory"] = json!(512);
@@ -513,9 +515,10 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     let sidecar = &patched_whole["containerDefinitions"][1];
     assert_eq!(sidecar["name"], "kiltx-tracer");
     assert!(
-        sidecar.get("cpu").is_none() && sidecar.get("memoryReservation").is_none(),
-        "the sidecar takes nothing the application holds: {sidecar}"
+        sidecar.get("cpu").is_none(),
+        "the sidecar takes no CPU the application holds: {sidecar}"
     );
+    assert_eq!(sidecar["memoryReservation"], 64, "{sidecar}");
     let l = kiltx()
         .arg("lint")
         .arg(dir.join("patched-whole.json"))
