@@ -224,3 +224,43 @@ fn configuration_opt_in_and_log_group() {
         json!({"LogDriver": "awslogs", "Options": {"awslogs-group": "/kiltx/events", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "kiltx"}})
     );
 }
+
+#[test]
+fn grow_task_raises_the_task_size_instead_of_lowering_the_sidecar() {
+    let props = json!({
+        "RequiresCompatibilities": ["FARGATE"], "Cpu": "256", "Memory": "512",
+        "ContainerDefinitions": [
+            {"Name": "app", "Image": "app:1", "EntryPoint": ["/app"], "Cpu": 256, "MemoryReservation": 512}
+        ]
+    });
+    let patched = |params: Value| {
+        let r = handle(
+            &config(&[]),
+            request(props.clone(), params, json!({})),
+            &ImageConfigs::new(),
+        );
+        assert_eq!(r.status, "success", "{:?}", r.error_message);
+        r.fragment
+    };
+    let grown = patched(json!({"GrowTask": "true"}));
+    assert_eq!(
+        (&grown["Cpu"], &grown["Memory"]),
+        (&json!("512"), &json!("1024"))
+    );
+    assert_eq!(grown["ContainerDefinitions"][1]["Cpu"], 64);
+    assert_eq!(grown["ContainerDefinitions"][1]["MemoryReservation"], 64);
+    // By default the task keeps its size and the sidecar asks for what is free (nothing).
+    let fitted = patched(Value::Null);
+    assert_eq!(
+        (&fitted["Cpu"], &fitted["Memory"]),
+        (&json!("256"), &json!("512"))
+    );
+    assert!(fitted["ContainerDefinitions"][1].get("Cpu").is_none());
+    let r = handle(
+        &config(&[]),
+        request(props.clone(), json!({"GrowTask": "perhaps"}), json!({})),
+        &ImageConfigs::new(),
+    );
+    assert_eq!(r.status, "failure");
+    assert!(r.error_message.unwrap().contains("params.GrowTask"));
+}
