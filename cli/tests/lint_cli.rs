@@ -398,7 +398,7 @@ fn every_fixture_patched_by_kiltx_lints_clean() {
                     "{name}: the patched file still has {r}:\n{}",
                     text(&after.stdout)
                 ));
-            } else if !b.contains(r) && !(r == "KX042" && said_no_logs) {
+            } else if !(b.contains(r) || r == "KX042" && said_no_logs) {
                 errors.push(format!(
                     "{name}: patching introduced {r}:\n{}",
                     text(&after.stdout)

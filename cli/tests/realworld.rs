@@ -722,7 +722,7 @@ fn every_realworld_file_patches_to_what_ecs_registers() {
                     wrapped_tasks += 1;
                     let logs_ok = match logs {
                         Awslogs(group) => {
-                            rest.contains(&format!("logs through awslogs like container"))
+                            rest.contains("logs through awslogs like container")
                                 && rest.contains(&format!("group {group}, stream prefix \"kiltx\""))
                         }
                         Firelens => rest.contains("logs through the task's FireLens log router"),

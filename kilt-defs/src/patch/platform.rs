@@ -66,9 +66,9 @@ impl super::task::Cx<'_> {
             .sidecars
             .iter()
             .filter(|s| {
-                !s.architectures.is_empty()
-                    && !(s.architectures.iter().any(|a| a == "X86_64")
-                        && s.architectures.iter().any(|a| a == "ARM64"))
+                let has = |arch: &str| s.architectures.iter().any(|a| a == arch);
+                // Declared, and not for both.
+                !(s.architectures.is_empty() || has("X86_64") && has("ARM64"))
             })
             .collect();
         if narrow.is_empty() {
