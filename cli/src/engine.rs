@@ -92,7 +92,9 @@ pub struct EngineArgs {
     /// JSON map from image to its configuration: {"IMAGE": {"entrypoint": [...], "cmd": [...]}}.
     #[arg(long, value_name = "FILE")]
     pub image_config: Vec<PathBuf>,
-    /// A template parameter's value, for images given as Ref/Fn::Sub (repeatable).
+    /// A template parameter's value (over its Default), or a pseudo parameter's
+    /// (AWS::Region, AWS::AccountId): every field kiltx reads is evaluated with them — images,
+    /// launch types, architectures, task sizes (repeatable; see docs/patch.md).
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
     /// The inputs' shape, when detection is not wanted.
