@@ -27,7 +27,13 @@ impl Cx<'_> {
                 .position(|n| n.as_deref() == Some(s.name.as_str()));
             if let Some(i) = idx {
                 if let Value::Object(m) = &containers[i] {
-                    if !is_our_sidecar(m, s, self.site.dialect) {
+                    if is_earlier_sidecar(m, s) {
+                        errors.push(Error::invalid_hint(
+                            at(containers_path, i),
+                            format!("container {:?} runs the sidecar's program, but not the way this definition runs it: it was added by another version of the definition (an earlier kiltx, or another --definition)", s.name),
+                            "restore the task definition from before it was patched (or remove this container and unwrap the others), and patch again",
+                        ));
+                    } else if !is_our_sidecar(m, s, self.site.dialect) {
                         errors.push(Error::invalid_hint(
                             at(containers_path, i),
                             format!("a container is already named {:?}, the name of the definition's sidecar", s.name),
@@ -82,6 +88,29 @@ impl Cx<'_> {
             }
         }
         (errors, notes)
+    }
+}
+
+/// Whether container `m` runs the program of sidecar `s` (its entryPoint's first item) with
+/// other arguments: the sidecar as another version of the definition added it.
+fn is_earlier_sidecar(m: &Map<String, Value>, s: &Sidecar) -> bool {
+    let Some(program) = s.entry_point.as_ref().and_then(|e| e.first()) else {
+        return false;
+    };
+    let ep = m
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("entryPoint"))
+        .map(|(_, v)| v);
+    match ep.and_then(Value::as_array) {
+        Some(items) => {
+            items.first().and_then(Value::as_str) == Some(program.as_str())
+                && items.iter().map(|v| v.as_str()).ne(s
+                    .entry_point
+                    .iter()
+                    .flatten()
+                    .map(|x| Some(x.as_str())))
+        }
+        None => false,
     }
 }
 
