@@ -13,6 +13,8 @@ mod common;
 mod blind_spots;
 // Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
 mod events;
+// What Falco's rules need from the events (issue 14).
+mod fields;
 // The exec/open/connect/rename events of a workload equal strace's.
 mod ground_truth;
 // PID-1 duties and failure behaviour.

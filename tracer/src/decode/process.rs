@@ -34,25 +34,70 @@ pub fn decode(c: &Call, e: &mut Entry) {
     }
 }
 
-/// A ptrace request by name (the common ones), or its number.
+/// A ptrace request by name (every request of Linux's `<linux/ptrace.h>`
+/// and x86's `<asm/ptrace-abi.h>`, as strace and Falco name them), or its
+/// number when unknown.
 fn ptrace_request(r: u64) -> Value {
-    let req = match r as i64 {
+    let req = match r {
         0 => "PTRACE_TRACEME",
         1 => "PTRACE_PEEKTEXT",
         2 => "PTRACE_PEEKDATA",
+        3 => "PTRACE_PEEKUSER",
         4 => "PTRACE_POKETEXT",
         5 => "PTRACE_POKEDATA",
+        6 => "PTRACE_POKEUSER",
         7 => "PTRACE_CONT",
         8 => "PTRACE_KILL",
+        9 => "PTRACE_SINGLESTEP",
         12 => "PTRACE_GETREGS",
         13 => "PTRACE_SETREGS",
+        14 => "PTRACE_GETFPREGS",
+        15 => "PTRACE_SETFPREGS",
         16 => "PTRACE_ATTACH",
         17 => "PTRACE_DETACH",
+        18 => "PTRACE_GETFPXREGS",
+        19 => "PTRACE_SETFPXREGS",
+        21 => "PTRACE_OLDSETOPTIONS",
         24 => "PTRACE_SYSCALL",
+        25 => "PTRACE_GET_THREAD_AREA",
+        26 => "PTRACE_SET_THREAD_AREA",
+        30 => "PTRACE_ARCH_PRCTL",
+        31 => "PTRACE_SYSEMU",
+        32 => "PTRACE_SYSEMU_SINGLESTEP",
+        33 => "PTRACE_SINGLEBLOCK",
         0x4200 => "PTRACE_SETOPTIONS",
+        0x4201 => "PTRACE_GETEVENTMSG",
+        0x4202 => "PTRACE_GETSIGINFO",
+        0x4203 => "PTRACE_SETSIGINFO",
+        0x4204 => "PTRACE_GETREGSET",
+        0x4205 => "PTRACE_SETREGSET",
         0x4206 => "PTRACE_SEIZE",
         0x4207 => "PTRACE_INTERRUPT",
+        0x4208 => "PTRACE_LISTEN",
+        0x4209 => "PTRACE_PEEKSIGINFO",
+        0x420a => "PTRACE_GETSIGMASK",
+        0x420b => "PTRACE_SETSIGMASK",
+        0x420c => "PTRACE_SECCOMP_GET_FILTER",
+        0x420d => "PTRACE_SECCOMP_GET_METADATA",
+        0x420e => "PTRACE_GET_SYSCALL_INFO",
+        0x420f => "PTRACE_GET_RSEQ_CONFIGURATION",
+        0x4210 => "PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG",
+        0x4211 => "PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG",
         _ => return Value::Int(r as i64),
     };
     Value::Str(req.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ptrace_requests_by_name() {
+        assert_eq!(ptrace_request(0), Value::Str("PTRACE_TRACEME".into()));
+        assert_eq!(ptrace_request(16), Value::Str("PTRACE_ATTACH".into()));
+        assert_eq!(ptrace_request(0x4206), Value::Str("PTRACE_SEIZE".into()));
+        assert_eq!(ptrace_request(3), Value::Str("PTRACE_PEEKUSER".into()));
+        assert_eq!(ptrace_request(0x4299), Value::Int(0x4299));
+    }
 }
