@@ -58,6 +58,8 @@ pub struct Tracer<'a> {
     /// New tasks whose first stop came before their parent's fork event.
     unannounced: HashMap<i32, i32>,
     app: i32,
+    /// User and group names for exec events.
+    accounts: decode::Accounts,
 }
 
 /// How the application ended.
@@ -139,6 +141,7 @@ impl<'a> Tracer<'a> {
             procs: HashMap::new(),
             unannounced: HashMap::new(),
             app,
+            accounts: decode::Accounts::default(),
         };
         let me = sys::getpid();
         let (uid, gid, euid, egid) = read_creds(me).unwrap_or((0, 0, 0, 0));
@@ -178,6 +181,18 @@ impl<'a> Tracer<'a> {
             comm: p.comm.clone(),
             exe: p.exe.clone(),
         })
+    }
+
+    /// An exec event's process facts (cwd, tty, user and group names),
+    /// read while `tid` is stopped.
+    fn exec_facts(&mut self, tid: i32) -> Vec<(&'static str, Value)> {
+        let (euid, egid) = self
+            .tasks
+            .get(&tid)
+            .and_then(|t| self.procs.get(&t.tgid))
+            .map(|p| (p.euid, p.egid))
+            .unwrap_or((u32::MAX, u32::MAX));
+        decode::exec_facts(tid, euid, egid, &mut self.accounts)
     }
 
     fn emit(&self, mut ev: Event, tid: i32) {
@@ -465,6 +480,10 @@ impl<'a> Tracer<'a> {
         if let (Some((addr, lenp)), Outcome::Ok(_)) = (p.exit_ptrs, outcome) {
             args.push(("peer", decode::accept_peer(tid, addr, lenp)));
         }
+        if matches!(p.sys, Sys::Execve | Sys::Execveat) {
+            // a failed exec: the caller's facts
+            args.extend(self.exec_facts(tid));
+        }
         let creds_changed = matches!(outcome, Outcome::Ok(_)) && syscalls::changes_ids(p.sys);
         let creds = if creds_changed { read_creds(tid) } else { None };
         let _ = sys::cont(tid, 0);
@@ -527,6 +546,11 @@ impl<'a> Tracer<'a> {
         }
         let comm = comm_of(tid);
         let exe = exe_of(tid);
+        let facts = if pending.is_some() {
+            self.exec_facts(tid)
+        } else {
+            Vec::new()
+        };
         let _ = sys::cont(tid, 0);
         if let Some(p) = self.procs.get_mut(&tgid) {
             p.comm = comm;
@@ -540,6 +564,7 @@ impl<'a> Tracer<'a> {
             if old != tid {
                 ev.args.push(("former_tid", Value::Int(i64::from(old))));
             }
+            ev.args.extend(facts);
             ev.outcome = Outcome::Ok(0);
             self.emit(ev, tid);
         }

@@ -1,11 +1,31 @@
 //! What Falco's rules need from the events (issue 14), each seen on a real
 //! traced program (`progs/fields.c`): explicit O_RDONLY, sequence numbers
-//! from 1, failed attempts, raw symlink targets, ptrace requests by name.
+//! from 1, failed attempts, raw symlink targets, ptrace requests by name;
+//! exec events' cwd, exe, user and group names and tty.
 use crate::common::*;
 use serde_json::json;
 
 fn fields() -> String {
     prog("fields").to_str().unwrap().to_string()
+}
+
+/// The name of `id` in /etc/passwd or /etc/group (`file`) of this machine.
+fn name_of(file: &str, id: u32) -> String {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == id.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| panic!("{file} names no {id}"))
+}
+
+fn execs_of<'a>(events: &'a [serde_json::Value], path: &str) -> Vec<&'a serde_json::Value> {
+    of(events, "execve")
+        .into_iter()
+        .filter(|e| s(&e["args"]["path"]) == path)
+        .collect()
 }
 
 #[test]
@@ -76,4 +96,104 @@ fn failed_attempts_raw_targets_and_ptrace_requests() {
         .next()
         .expect("the attached child's fork");
     assert_eq!(i(&p[1]["args"]["pid"]), child);
+}
+
+#[test]
+fn exec_events_carry_cwd_user_group_and_tty() {
+    let d = tempdir("execfacts");
+    let dir = d.to_str().unwrap();
+    let root = name_of("/etc/passwd", 0);
+    let root_grp = name_of("/etc/group", 0);
+    let r = run(
+        &d,
+        &[],
+        &[
+            "/bin/sh",
+            "-c",
+            &format!("cd {dir} && /nonexistent-kiltx; exec /bin/true"),
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t = execs_of(&r.events, "/bin/true");
+    assert_eq!(t.len(), 1);
+    let a = &t[0]["args"];
+    assert_eq!(s(&a["cwd"]), dir);
+    assert_eq!(a["user"], root.as_str());
+    assert_eq!(a["group"], root_grp.as_str());
+    assert_eq!(a["tty"], 0, "no controlling terminal");
+    // exe: what the kernel runs after the exec (/bin may be a link to /usr/bin)
+    let true_exe = std::fs::canonicalize("/bin/true").unwrap();
+    assert_eq!(s(&t[0]["exe"]), true_exe.to_str().unwrap());
+    assert_eq!(t[0]["comm"], "true");
+    // a failed exec is the caller's: same facts, the shell's exe
+    let failed = execs_of(&r.events, "/nonexistent-kiltx");
+    assert_eq!(failed[0]["errno"], "ENOENT");
+    assert_eq!(s(&failed[0]["args"]["cwd"]), dir);
+    assert_eq!(failed[0]["args"]["user"], root.as_str());
+    assert_eq!(failed[0]["comm"], "sh");
+
+    // another user: names of the effective ids
+    let f = fields();
+    let r = run(&d, &[], &[&f, "as", "65534", "65534", "/bin/true"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t = execs_of(&r.events, "/bin/true");
+    assert_eq!(t[0]["euid"], 65534);
+    assert_eq!(t[0]["args"]["user"], name_of("/etc/passwd", 65534).as_str());
+    assert_eq!(t[0]["args"]["group"], name_of("/etc/group", 65534).as_str());
+
+    // a controlling terminal: its number, as Falco's proc.tty
+    let r = run(&d, &[], &[&f, "pty", "/bin/true"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let tty: i64 = r.stdout.trim().parse().unwrap();
+    assert!(tty > 0);
+    let t = execs_of(&r.events, "/bin/true");
+    assert_eq!(t[0]["args"]["tty"], tty);
+}
+
+#[test]
+fn exec_names_come_from_the_traced_containers_files() {
+    // a root of its own, whose /etc/passwd names uid 0 differently
+    let d = tempdir("chroot");
+    let root = d.join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/passwd"), "kiltxapp:x:0:0::/:/prog\n").unwrap();
+    std::fs::write(root.join("etc/group"), "kiltxgrp:x:0:\n").unwrap();
+    let src = d.join("nothing.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let st = hermetic("gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(root.join("prog"))
+        .arg(&src)
+        .status()
+        .expect("gcc is required (apt-get install gcc libc6-dev)");
+    assert!(st.success(), "static build (needs libc6-dev's libc.a)");
+    let r = run(&d, &[], &[&fields(), "chroot", root.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let t = execs_of(&r.events, "/prog");
+    assert_eq!(t.len(), 1, "{:?}", r.events);
+    assert_eq!(t[0]["result"], 0);
+    assert_eq!(t[0]["args"]["user"], "kiltxapp");
+    assert_eq!(t[0]["args"]["group"], "kiltxgrp");
+    // the tracer reads /proc from outside the chroot
+    assert_eq!(s(&t[0]["args"]["cwd"]), root.to_str().unwrap());
+}
+
+#[test]
+fn fileless_exec_shows_the_memfd() {
+    let d = tempdir("memfd");
+    let r = run(
+        &d,
+        &[],
+        &[&fields(), "memfd", "kiltx-fileless", "/bin/true"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = of(&r.events, "memfd_create");
+    assert_eq!(m[0]["args"]["name"], "kiltx-fileless");
+    let e = of(&r.events, "execve")
+        .into_iter()
+        .find(|e| s(&e["args"]["path"]).starts_with("/proc/self/fd/"))
+        .expect("the exec of the memfd");
+    assert_eq!(e["result"], 0);
+    assert_eq!(e["exe"], "/memfd:kiltx-fileless (deleted)");
+    assert_eq!(e["args"]["argv"], json!(["kiltx-fileless"]));
 }

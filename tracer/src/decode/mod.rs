@@ -32,6 +32,7 @@ mod process;
 mod sensitive;
 mod values;
 
+pub use exec::{facts as exec_facts, Accounts};
 pub use net::accept_peer;
 pub use sensitive::{PathList, DEFAULT_SENSITIVE};
 pub use values::{flag_names, signal_name, CLONE_FLAGS};
