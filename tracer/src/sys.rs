@@ -220,3 +220,61 @@ pub fn exit_now(code: i32) -> ! {
     // handlers, which is what we want once events are flushed.
     unsafe { libc::_exit(code) }
 }
+
+/// The protocol name the kernel gives the socket behind `/proc/TID/fd/FD`
+/// (the `system.sockprotoname` attribute of sockfs: "TCP", "UDPv6",
+/// "UNIX-STREAM", "PACKET", ...); `None` when it is not a socket.
+pub fn sock_proto_name(tid: i32, fd: i32) -> Option<String> {
+    let path = std::ffi::CString::new(format!("/proc/{tid}/fd/{fd}")).ok()?;
+    let mut buf = [0u8; 64];
+    // SAFETY: both names are NUL-terminated strings that outlive the call;
+    // the kernel writes at most buf.len() bytes into buf.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            c"system.sockprotoname".as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_void,
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return None;
+    }
+    let s = &buf[..n as usize];
+    let s = s.strip_suffix(&[0]).unwrap_or(s);
+    Some(String::from_utf8_lossy(s).into_owned())
+}
+
+/// The socket type (`SO_TYPE`) of descriptor `fd` of process `pid` (a
+/// thread-group leader), through a copy of the descriptor
+/// (`pidfd_getfd`, Linux 5.6; the tracer may, being its tracer). `None`
+/// when that is not possible.
+pub fn sock_type_of(pid: i32, fd: i32) -> Option<i32> {
+    // SAFETY: pidfd_open takes integers and returns a new descriptor we own.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return None;
+    }
+    // SAFETY: integers only; the result is a new (close-on-exec) descriptor.
+    let local = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd as i32, fd, 0) };
+    // SAFETY: closing the pidfd we opened.
+    unsafe { libc::close(pidfd as i32) };
+    if local < 0 {
+        return None;
+    }
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: v and len are valid out pointers of the sizes given.
+    let r = unsafe {
+        libc::getsockopt(
+            local as i32,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            &mut v as *mut libc::c_int as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    // SAFETY: closing our copy; the tracee's descriptor is untouched.
+    unsafe { libc::close(local as i32) };
+    (r == 0).then_some(v)
+}

@@ -1,7 +1,8 @@
 //! What Falco's rules need from the events (issue 14), each seen on a real
 //! traced program (`progs/fields.c`): explicit O_RDONLY, sequence numbers
 //! from 1, failed attempts, raw symlink targets, ptrace requests by name;
-//! exec events' cwd, exe, user and group names and tty.
+//! exec events' cwd, exe, user and group names and tty; the socket behind
+//! connect/bind/listen/accept and datagrams.
 use crate::common::*;
 use serde_json::json;
 
@@ -196,4 +197,48 @@ fn fileless_exec_shows_the_memfd() {
     assert_eq!(e["result"], 0);
     assert_eq!(e["exe"], "/memfd:kiltx-fileless (deleted)");
     assert_eq!(e["args"]["argv"], json!(["kiltx-fileless"]));
+}
+
+fn sock_of(e: &serde_json::Value) -> &serde_json::Value {
+    &e["args"]["sock"]
+}
+
+#[test]
+fn socket_events_carry_the_socket_type() {
+    let d = tempdir("socks");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    let r = run(&d, &[], &[&fields(), "sockets", d.to_str().unwrap(), &port]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let tcp = json!({"family": "inet", "type": "SOCK_STREAM", "l4proto": "tcp"});
+    let udp = json!({"family": "inet", "type": "SOCK_DGRAM", "l4proto": "udp"});
+    let ustream = json!({"family": "unix", "type": "SOCK_STREAM", "l4proto": null});
+    let udgram = json!({"family": "unix", "type": "SOCK_DGRAM", "l4proto": null});
+    let c = of(&r.events, "connect");
+    assert_eq!(c.len(), 4, "{c:?}");
+    assert_eq!(*sock_of(c[0]), tcp);
+    assert_eq!(*sock_of(c[1]), udp);
+    assert_eq!(*sock_of(c[2]), ustream);
+    assert_eq!(*sock_of(c[3]), udgram);
+    let b = of(&r.events, "bind");
+    assert_eq!(*sock_of(b[0]), ustream);
+    assert_eq!(*sock_of(b[1]), udgram);
+    assert_eq!(*sock_of(of(&r.events, "listen")[0]), ustream);
+    let a = of(&r.events, "accept4");
+    assert_eq!(*sock_of(a[0]), ustream);
+    assert!(i(&a[0]["result"]) >= 0);
+    let st = of(&r.events, "sendto");
+    assert_eq!(
+        *sock_of(st[0]),
+        json!({"family": "inet6", "type": "SOCK_DGRAM", "l4proto": "udp"})
+    );
+    // every one in the full profile
+    let d = tempdir("socks-full");
+    let r = run(
+        &d,
+        &["--profile", "full"],
+        &[&fields(), "sockets", d.to_str().unwrap(), &port],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(of(&r.events, "socket").len(), 8);
 }

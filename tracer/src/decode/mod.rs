@@ -12,7 +12,8 @@
 //! memfd_create), `io_uring` (io_uring_setup, _enter, _register). Fork, clone and exit are process events, decoded by
 //! `trace` from ptrace events rather than here.
 //!
-//! Shared helpers: `mem` (bounded reads of the tracee's memory), `path`
+//! Shared helpers: `mem` (bounded reads of the tracee's memory), `fdinfo`
+//! (the socket behind a descriptor: family, type, l4proto), `path`
 //! (paths resolved against the cwd or a dirfd), `values` (flags as names,
 //! modes, ids, signals), `sensitive` (the sensitive-path globs).
 use crate::arch::Abi;
@@ -21,6 +22,7 @@ use crate::syscalls::{self, Sys};
 
 mod creds;
 mod exec;
+mod fdinfo;
 mod file;
 mod io_uring;
 mod kernel;

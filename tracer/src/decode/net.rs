@@ -4,6 +4,7 @@
 //! Datagrams sent to an address (sendto, sendmsg, sendmmsg): reported only
 //! when the call names a destination; the sends of a connected socket (no
 //! address) produce no event (`datagram`).
+use super::fdinfo;
 use super::mem::read_exact;
 use super::values::{flag_names, int32, FlagTable};
 use super::{Call, Entry};
@@ -61,13 +62,17 @@ pub fn decode(c: &Call, e: &mut Entry) {
         Sys::Connect | Sys::Bind => {
             v.push(("fd", int32(a[0])));
             v.push(("addr", sockaddr(tid, a[1], a[2])));
+            v.push(("sock", fdinfo::sock(tid, c.fd(0))));
         }
         Sys::Listen => {
             v.push(("fd", int32(a[0])));
             v.push(("backlog", int32(a[1])));
+            v.push(("sock", fdinfo::sock(tid, c.fd(0))));
         }
         Sys::Accept | Sys::Accept4 => {
             v.push(("fd", int32(a[0])));
+            // the listening socket's; the accepted one has the same
+            v.push(("sock", fdinfo::sock(tid, c.fd(0))));
             if c.sys == Sys::Accept4 {
                 v.push(("flags", Value::Names(flag_names(a[3], SOCK_FLAGS))));
             }
@@ -135,6 +140,7 @@ pub fn datagram(c: &Call, e: &mut Entry) {
     }
     let v = &mut e.args;
     v.push(("fd", int32(a[0])));
+    v.push(("sock", fdinfo::sock(tid, c.fd(0))));
     if c.sys == Sys::Sendmmsg {
         v.push(("addrs", Value::List(addrs)));
     } else {

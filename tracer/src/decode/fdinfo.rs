@@ -1,0 +1,92 @@
+//! What a tracee's descriptor is: the socket behind it (family, type and
+//! layer-4 protocol, for connect/bind/listen/accept and datagrams). Read
+//! through /proc and the kernel's socket attributes, never by running
+//! anything in the tracee.
+use crate::event::Value;
+use crate::sys;
+
+/// (family, SO_TYPE name, l4proto) for a kernel protocol name. `None` type:
+/// the name alone does not tell (AF_UNIX's "UNIX" is a datagram or
+/// seqpacket socket, or a stream one before Linux 5.15).
+fn from_proto_name(name: &str) -> (Value, Option<&'static str>, Option<&'static str>) {
+    const S: Option<&str> = Some("SOCK_STREAM");
+    const D: Option<&str> = Some("SOCK_DGRAM");
+    const R: Option<&str> = Some("SOCK_RAW");
+    let (fam, ty, l4) = match name {
+        "TCP" | "MPTCP" => ("inet", S, Some("tcp")),
+        "TCPv6" | "MPTCPv6" => ("inet6", S, Some("tcp")),
+        "UDP" | "UDP-Lite" => ("inet", D, Some("udp")),
+        "UDPv6" | "UDPLITEv6" => ("inet6", D, Some("udp")),
+        "PING" => ("inet", D, Some("icmp")),
+        "PINGv6" => ("inet6", D, Some("icmp")),
+        "RAW" => ("inet", R, Some("raw")),
+        "RAWv6" => ("inet6", R, Some("raw")),
+        "SCTP" => ("inet", None, None),
+        "SCTPv6" => ("inet6", None, None),
+        "UNIX-STREAM" => ("unix", S, None),
+        "UNIX" => ("unix", None, None),
+        "NETLINK" => ("netlink", None, None),
+        "PACKET" => ("packet", None, None),
+        other => return (Value::Str(other.to_ascii_lowercase()), None, None),
+    };
+    (Value::Str(fam.into()), ty, l4)
+}
+
+fn type_name(t: i32) -> Option<&'static str> {
+    Some(match t {
+        libc::SOCK_STREAM => "SOCK_STREAM",
+        libc::SOCK_DGRAM => "SOCK_DGRAM",
+        libc::SOCK_RAW => "SOCK_RAW",
+        libc::SOCK_SEQPACKET => "SOCK_SEQPACKET",
+        libc::SOCK_RDM => "SOCK_RDM",
+        _ => return None,
+    })
+}
+
+/// The socket behind descriptor `fd` of `tid`, as
+/// `{"family":"inet","type":"SOCK_STREAM","l4proto":"tcp"}` (`l4proto`:
+/// Falco's `fd.l4proto`, "tcp", "udp", "icmp" or "raw", `null` for other
+/// families; `type` `null` when it cannot be told); `null` when `fd` is not
+/// a socket.
+pub fn sock(tid: i32, fd: i32) -> Value {
+    if fd < 0 {
+        return Value::Null;
+    }
+    let Some(name) = sys::sock_proto_name(tid, fd) else {
+        return Value::Null;
+    };
+    let (family, mut ty, l4) = from_proto_name(&name);
+    if ty.is_none() {
+        // ask the socket itself (works when tid leads its thread group)
+        ty = sys::sock_type_of(tid, fd).and_then(type_name);
+    }
+    Value::Obj(vec![
+        ("family", family),
+        (
+            "type",
+            ty.map(|t| Value::Str(t.into())).unwrap_or(Value::Null),
+        ),
+        (
+            "l4proto",
+            l4.map(|t| Value::Str(t.into())).unwrap_or(Value::Null),
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names() {
+        let (f, t, l) = from_proto_name("TCPv6");
+        assert_eq!(
+            (f, t, l),
+            (Value::Str("inet6".into()), Some("SOCK_STREAM"), Some("tcp"))
+        );
+        let (f, t, l) = from_proto_name("UNIX");
+        assert_eq!((f, t, l), (Value::Str("unix".into()), None, None));
+        assert_eq!(from_proto_name("PINGv6").2, Some("icmp"));
+        assert_eq!(from_proto_name("XDP").0, Value::Str("xdp".into()));
+    }
+}
