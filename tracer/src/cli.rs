@@ -152,6 +152,12 @@ fn print_syscalls(p: Profile, read_only: bool, u: IoUring) {
                     crate::out!("{name}\t{nr}\tif args[{i}] & (O_WRONLY|O_RDWR|O_CREAT|O_TRUNC)")
                 }
                 syscalls::Rule::TraceIfNonZero(i) => crate::out!("{name}\t{nr}\tif args[{i}] != 0"),
+                syscalls::Rule::TraceIfArgEq(i, v) => {
+                    crate::out!("{name}\t{nr}\tif args[{i}] == {v}")
+                }
+                syscalls::Rule::TraceIfArgAtMost(i, v) => {
+                    crate::out!("{name}\t{nr}\tif args[{i}] <= {v}")
+                }
                 syscalls::Rule::Errno(e) => {
                     crate::out!("{name}\t{nr}\tdenied: {}", crate::event::errno_name(*e))
                 }

@@ -4,7 +4,8 @@
 //! either traced like the native one or denied outright (`--compat deny`).
 //!
 //! The filter only looks at the architecture and the syscall number, except
-//! for write-intent checks on open flags and sendto's address argument. The kernel's seccomp action cache
+//! for write-intent checks on open flags, sendto's address argument,
+//! socket's domain (`AF_PACKET`) and dup2/dup3's new descriptor (0-2). The kernel's seccomp action cache
 //! therefore recognises every untraced syscall as "always allow" and skips the
 //! filter for it entirely.
 use crate::arch::{self, Abi};
@@ -18,6 +19,7 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const BPF_JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const BPF_JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+const BPF_JGT_K: u16 = 0x25; // BPF_JMP | BPF_JGT | BPF_K
 const BPF_JA: u16 = 0x05; // BPF_JMP | BPF_JA
 const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
 
@@ -101,6 +103,18 @@ impl Filter {
                         p.push(jump(BPF_JEQ_K, 0, 0, 1));
                         p.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
                         p.push(ret_trace);
+                        p.push(stmt(BPF_LD_W_ABS, OFF_NR));
+                    }
+                    Rule::TraceIfArgEq(i, v) | Rule::TraceIfArgAtMost(i, v) => {
+                        // the argument's low 32 bits: the kernel reads an int
+                        p.push(jump(BPF_JEQ_K, nr, 0, 4));
+                        p.push(stmt(BPF_LD_W_ABS, off_arg_low(*i)));
+                        p.push(match rule {
+                            Rule::TraceIfArgEq(..) => jump(BPF_JEQ_K, *v, 0, 1),
+                            _ => jump(BPF_JGT_K, *v, 1, 0),
+                        });
+                        p.push(ret_trace);
+                        p.push(stmt(BPF_RET_K, SECCOMP_RET_ALLOW));
                         p.push(stmt(BPF_LD_W_ABS, OFF_NR));
                     }
                     Rule::Errno(e) => {

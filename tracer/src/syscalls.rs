@@ -58,9 +58,15 @@ pub enum Sys {
     Sendto,
     Sendmsg,
     Sendmmsg,
+    /// Only `AF_PACKET` sockets stop in the default profile (the filter
+    /// checks the domain); every one in the full profile.
+    Socket,
+    /// Only a descriptor duplicated onto 0, 1 or 2 stops (the filter checks
+    /// the new descriptor): a socket made stdin/stdout is a reverse shell.
+    Dup2,
+    Dup3,
     // full profile only
     Truncate,
-    Socket,
     Kill,
     Tkill,
     Tgkill,
@@ -162,11 +168,13 @@ pub const DEFAULT_EXTRA: &[Sys] = &[
     Sys::Sendto,
     Sys::Sendmsg,
     Sys::Sendmmsg,
+    Sys::Socket,
+    Sys::Dup2,
+    Sys::Dup3,
 ];
 
 pub const FULL_EXTRA: &[Sys] = &[
     Sys::Truncate,
-    Sys::Socket,
     Sys::Kill,
     Sys::Tkill,
     Sys::Tgkill,
@@ -218,6 +226,12 @@ pub enum Rule {
     TraceIfWriteIntent(usize),
     /// Stop only when argument (index) is not 0 (sendto's address).
     TraceIfNonZero(usize),
+    /// Stop only when the low 32 bits of argument (index) equal the value
+    /// (socket's domain: an `int`).
+    TraceIfArgEq(usize, u32),
+    /// Stop only when the low 32 bits of argument (index), unsigned, are at
+    /// most the value (dup2/dup3's new descriptor: an `unsigned int`).
+    TraceIfArgAtMost(usize, u32),
     /// Fail with this errno in the filter, without a stop.
     Errno(i32),
 }
@@ -247,6 +261,11 @@ pub fn rules(profile: Profile, read_only_opens: bool, io_uring: IoUring) -> Vec<
             // send() is sendto(fd, buf, len, flags, NULL, 0): a connected
             // socket's sends never stop
             (_, Sys::Sendto) => Rule::TraceIfNonZero(4),
+            (_, Sys::Socket) if profile != Profile::Full => {
+                Rule::TraceIfArgEq(0, libc::AF_PACKET as u32)
+            }
+            // stdin, stdout, stderr
+            (_, Sys::Dup2 | Sys::Dup3) => Rule::TraceIfArgAtMost(1, 2),
             _ => Rule::Trace,
         };
         v.push((*s, rule));

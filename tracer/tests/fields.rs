@@ -2,12 +2,18 @@
 //! traced program (`progs/fields.c`): explicit O_RDONLY, sequence numbers
 //! from 1, failed attempts, raw symlink targets, ptrace requests by name;
 //! exec events' cwd, exe, user and group names and tty; the socket behind
-//! connect/bind/listen/accept and datagrams.
+//! connect/bind/listen/accept and datagrams; socket() only for AF_PACKET and
+//! dup2/dup3 only onto stdio, with what is duplicated.
 use crate::common::*;
 use serde_json::json;
+use std::path::Path;
 
 fn fields() -> String {
     prog("fields").to_str().unwrap().to_string()
+}
+
+fn stops(r: &Run) -> i64 {
+    i(&r.events.last().unwrap()["args"]["stops"])
 }
 
 /// The name of `id` in /etc/passwd or /etc/group (`file`) of this machine.
@@ -232,6 +238,12 @@ fn socket_events_carry_the_socket_type() {
         *sock_of(st[0]),
         json!({"family": "inet6", "type": "SOCK_DGRAM", "l4proto": "udp"})
     );
+    // socket() stops only for AF_PACKET in the default profile
+    let so = of(&r.events, "socket");
+    assert_eq!(so.len(), 1, "{so:?}");
+    assert_eq!(so[0]["args"]["domain"], "AF_PACKET");
+    assert_eq!(so[0]["args"]["type"], "SOCK_RAW");
+    assert_eq!(so[0]["result_captured"], false);
     // every one in the full profile
     let d = tempdir("socks-full");
     let r = run(
@@ -241,4 +253,67 @@ fn socket_events_carry_the_socket_type() {
     );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(of(&r.events, "socket").len(), 8);
+}
+
+#[test]
+fn dup_onto_stdio_says_what_is_duplicated() {
+    let d = tempdir("dup");
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    let r = run(&d, &[], &[&fields(), "dup", d.to_str().unwrap(), &port]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let tcp = json!({"family": "inet", "type": "SOCK_STREAM", "l4proto": "tcp"});
+    let d2 = of(&r.events, "dup2");
+    let newfds: Vec<i64> = d2.iter().map(|e| i(&e["args"]["newfd"])).collect();
+    // onto 0, 1, 0, and the restore onto 1; never onto 10
+    assert_eq!(newfds, [0, 1, 0, 1], "{d2:?}");
+    for (e, fd) in d2[..2].iter().zip([0, 1]) {
+        assert_eq!(e["args"]["fdtype"], "ipv4");
+        assert_eq!(*sock_of(e), tcp);
+        assert!(s(&e["args"]["abspath"]).starts_with("socket:["));
+        // a socket onto stdio: the result too
+        assert_eq!(e["result_captured"], true);
+        assert_eq!(e["result"], fd);
+    }
+    assert_eq!(d2[2]["args"]["fdtype"], "pipe");
+    assert_eq!(d2[2]["result_captured"], false);
+    let d3 = of(&r.events, "dup3");
+    assert_eq!(d3.len(), 1);
+    assert_eq!(d3[0]["args"]["newfd"], 2);
+    assert_eq!(d3[0]["args"]["flags"], json!(["O_CLOEXEC"]));
+    assert_eq!(d3[0]["args"]["fdtype"], "file");
+    assert_eq!(
+        s(&d3[0]["args"]["abspath"]),
+        Path::new(&d).join("dup.txt").to_str().unwrap()
+    );
+    assert!(of(&r.events, "dup").is_empty());
+}
+
+#[test]
+fn other_sockets_and_dups_never_stop() {
+    let d = tempdir("quietnet");
+    let f = fields();
+    let base = run(&d, &[], &[&f, "quiet", "0"]);
+    let r = run(&d, &[], &[&f, "quiet", "2000"]);
+    assert_eq!((base.code, r.code), (Some(0), Some(0)), "{}", r.stderr);
+    assert_eq!(
+        stops(&r),
+        stops(&base),
+        "no stop for socket(AF_INET) or dup2 onto 10"
+    );
+    // the filter's rules, as `kiltx-tracer syscalls` shows them
+    let out = tracer_cmd().arg("syscalls").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rule = |name: &str| {
+        text.lines()
+            .find(|l| l.split('\t').next() == Some(name))
+            .map(|l| l.split('\t').nth(2).unwrap_or("").to_string())
+    };
+    assert_eq!(
+        rule("socket").as_deref(),
+        Some(format!("if args[0] == {}", libc::AF_PACKET).as_str())
+    );
+    assert_eq!(rule("dup2").as_deref(), Some("if args[1] <= 2"));
+    assert_eq!(rule("dup3").as_deref(), Some("if args[1] <= 2"));
+    assert_eq!(rule("dup"), None);
 }

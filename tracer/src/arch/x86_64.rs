@@ -89,6 +89,8 @@ pub const NATIVE: &[(u32, Sys, &str)] = &[
     (nr!(SYS_sendto), Sys::Sendto, "sendto"),
     (nr!(SYS_sendmsg), Sys::Sendmsg, "sendmsg"),
     (nr!(SYS_sendmmsg), Sys::Sendmmsg, "sendmmsg"),
+    (nr!(SYS_dup2), Sys::Dup2, "dup2"),
+    (nr!(SYS_dup3), Sys::Dup3, "dup3"),
     (nr!(SYS_truncate), Sys::Truncate, "truncate"),
     (nr!(SYS_socket), Sys::Socket, "socket"),
     (nr!(SYS_kill), Sys::Kill, "kill"),
@@ -198,6 +200,8 @@ pub const COMPAT: &[(u32, Sys, &str)] = &[
     (369, Sys::Sendto, "sendto"),
     (370, Sys::Sendmsg, "sendmsg"),
     (345, Sys::Sendmmsg, "sendmmsg"),
+    (63, Sys::Dup2, "dup2"),
+    (330, Sys::Dup3, "dup3"),
 ];
 
 /// x32 numbers: `X32_SYSCALL_BIT | native number`, except for the syscalls

@@ -1,7 +1,9 @@
 //! What a tracee's descriptor is: the socket behind it (family, type and
-//! layer-4 protocol, for connect/bind/listen/accept and datagrams). Read
-//! through /proc and the kernel's socket attributes, never by running
-//! anything in the tracee.
+//! layer-4 protocol, for connect/bind/listen/accept, datagrams and dup2), and
+//! its kind in Falco's words (`fd.type`: "ipv4", "unix", "file", "pipe",
+//! ...). Read through /proc and the kernel's socket attributes, never by
+//! running anything in the tracee.
+use super::mem::lossy;
 use crate::event::Value;
 use crate::sys;
 
@@ -71,6 +73,71 @@ pub fn sock(tid: i32, fd: i32) -> Value {
             l4.map(|t| Value::Str(t.into())).unwrap_or(Value::Null),
         ),
     ])
+}
+
+/// Falco's `fd.type` for a socket's family.
+fn sock_fd_type(sock: &Value) -> &'static str {
+    let fam = match sock {
+        Value::Obj(f) => f.iter().find(|(k, _)| *k == "family").map(|(_, v)| v),
+        _ => None,
+    };
+    match fam {
+        Some(Value::Str(f)) if f == "inet" => "ipv4",
+        Some(Value::Str(f)) if f == "inet6" => "ipv6",
+        Some(Value::Str(f)) if f == "unix" => "unix",
+        Some(Value::Str(f)) if f == "netlink" => "netlink",
+        _ => "socket",
+    }
+}
+
+/// What descriptor `fd` of `tid` is, in Falco's `fd.type` words: "ipv4",
+/// "ipv6", "unix", "netlink", "socket" (another family), "file",
+/// "directory", "pipe", "memfd", "event", "signalfd", "eventpoll",
+/// "inotify", "timerfd", "userfaultfd", "io_uring", "pidfd", "bpf"; `null`
+/// when it is not open (or not known). With the socket, when it is one.
+pub fn fd_kind(tid: i32, fd: i32) -> (Value, Value) {
+    if fd < 0 {
+        return (Value::Null, Value::Null);
+    }
+    let link = match std::fs::read_link(format!("/proc/{tid}/fd/{fd}")) {
+        Ok(l) => {
+            use std::os::unix::ffi::OsStringExt;
+            l.into_os_string().into_vec()
+        }
+        Err(_) => return (Value::Null, Value::Null),
+    };
+    let kind = if link.starts_with(b"socket:") {
+        let s = sock(tid, fd);
+        let k = sock_fd_type(&s);
+        return (Value::Str(k.into()), s);
+    } else if link.starts_with(b"pipe:") {
+        "pipe"
+    } else if link.starts_with(b"/memfd:") {
+        "memfd"
+    } else if let Some(anon) = link.strip_prefix(b"anon_inode:") {
+        let anon = lossy(anon);
+        let a = anon.trim_start_matches('[').trim_end_matches(']');
+        match a {
+            "eventfd" => "event",
+            "signalfd" => "signalfd",
+            "eventpoll" => "eventpoll",
+            "inotify" => "inotify",
+            "timerfd" => "timerfd",
+            "userfaultfd" => "userfaultfd",
+            "io_uring" => "io_uring",
+            "pidfd" => "pidfd",
+            _ if a.starts_with("bpf") => "bpf",
+            _ => return (Value::Str(format!("anon_inode:{a}")), Value::Null),
+        }
+    } else if link.first() == Some(&b'/') {
+        match std::fs::metadata(format!("/proc/{tid}/fd/{fd}")) {
+            Ok(m) if m.is_dir() => "directory",
+            _ => "file",
+        }
+    } else {
+        return (Value::Null, Value::Null);
+    };
+    (Value::Str(kind.into()), Value::Null)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Files: opens (open, openat, openat2, creat), names (unlink, rmdir, mkdir,
-//! rename, link, symlink, with their `*at` forms) and attributes (chmod,
-//! chown, truncate). Paths are given as passed and resolved; an open is
-//! reported when it has write intent or its path is sensitive (or always, in
-//! the full profile).
+//! rename, link, symlink, with their `*at` forms), attributes (chmod,
+//! chown, truncate) and descriptors duplicated onto stdio (dup2, dup3).
+//! Paths are given as passed and resolved; an open is reported when it has
+//! write intent or its path is sensitive (or always, in the full profile).
+use super::fdinfo;
 use super::mem::{read_exact, str_value, PATH_MAX};
 use super::path::{dirfd_value, fd_path, push_path};
 use super::values::{flag_names, id, int32, octal, FlagTable, AT_FLAGS};
@@ -208,6 +209,27 @@ pub fn attrs(c: &Call, e: &mut Entry) {
             v.push(("length", Value::Int(a[1] as i64)));
         }
         _ => {} // not an attribute syscall (see decode::entry)
+    }
+}
+
+/// dup2, dup3 (the filter stops them only when the new descriptor is 0, 1
+/// or 2): the descriptors, what is duplicated (`fdtype`, in Falco's
+/// `fd.type` words, `abspath`, and `sock` for a socket). A socket made
+/// stdin/stdout/stderr is how a reverse shell starts: then the result is
+/// captured too (a second stop); other redirections cost one stop.
+pub fn dup(c: &Call, e: &mut Entry) {
+    let (tid, a, v) = (c.tid, &c.a, &mut e.args);
+    v.push(("oldfd", int32(a[0])));
+    v.push(("newfd", int32(a[1])));
+    if c.sys == Sys::Dup3 {
+        v.push(("flags", Value::Names(flag_names(a[2], O_FLAGS))));
+    }
+    let (kind, sock) = fdinfo::fd_kind(tid, c.fd(0));
+    v.push(("abspath", fd_path(tid, c.fd(0))));
+    e.want_result = sock != Value::Null;
+    v.push(("fdtype", kind));
+    if sock != Value::Null {
+        v.push(("sock", sock));
     }
 }
 

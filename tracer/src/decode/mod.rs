@@ -5,15 +5,16 @@
 //! bounded and failures yield `null` values rather than errors.
 //!
 //! Families: `exec` (execve, execveat), `file` (opens, and creating, renaming,
-//! linking, removing, chmod/chown, truncate), `mount` (mount, umount2,
-//! move_mount, chroot, pivot_root), `net` (socket, connect, bind, listen,
+//! linking, removing, chmod/chown, truncate, dup2/dup3 onto stdio), `mount`
+//! (mount, umount2, move_mount, chroot, pivot_root), `net` (socket, connect, bind, listen,
 //! accept, datagrams sent to an address, i386 socketcall), `creds` (set*id, capset), `process` (ptrace,
 //! kill & co., unshare, setns, process_vm_*), `kernel` (modules, bpf,
 //! memfd_create), `io_uring` (io_uring_setup, _enter, _register). Fork, clone and exit are process events, decoded by
 //! `trace` from ptrace events rather than here.
 //!
 //! Shared helpers: `mem` (bounded reads of the tracee's memory), `fdinfo`
-//! (the socket behind a descriptor: family, type, l4proto), `path`
+//! (what a descriptor is: socket family/type/l4proto, Falco's fd.type),
+//! `path`
 //! (paths resolved against the cwd or a dirfd), `values` (flags as names,
 //! modes, ids, signals), `sensitive` (the sensitive-path globs).
 use crate::arch::Abi;
@@ -44,7 +45,8 @@ pub struct Entry {
     pub args: Vec<(&'static str, Value)>,
     /// Emit an event (false for read-only opens of non-sensitive paths).
     pub report: bool,
-    /// Stop again at syscall exit for the result.
+    /// Stop again at syscall exit for the result (a decoder sets it where
+    /// the syscall does not always need it, see `syscalls::needs_result`).
     pub want_result: bool,
     /// Pointers needed at exit (accept: addr, addrlen).
     pub exit_ptrs: Option<(u64, u64)>,
@@ -106,7 +108,9 @@ pub fn entry(ctx: &Ctx, tid: i32, abi: Abi, sys: Sys, a: &[u64; 6]) -> Entry {
         }
     }
     dispatch(&call, &mut e);
-    e.want_result = e.report && e.deny.is_none() && syscalls::needs_result(call.sys);
+    // a decoder may ask for the result where the syscall alone does not
+    e.want_result =
+        e.report && e.deny.is_none() && (e.want_result || syscalls::needs_result(call.sys));
     e
 }
 
@@ -121,6 +125,7 @@ fn dispatch(call: &Call, e: &mut Entry) {
         Chmod | Fchmod | Fchmodat | Fchmodat2 | Chown | Fchown | Lchown | Fchownat | Truncate => {
             file::attrs(call, e)
         }
+        Dup2 | Dup3 => file::dup(call, e),
         Mount | Umount2 | MoveMount | Chroot | PivotRoot => mount::decode(call, e),
         Socket | Connect | Bind | Listen | Accept | Accept4 => net::decode(call, e),
         Sendto | Sendmsg | Sendmmsg => net::datagram(call, e),

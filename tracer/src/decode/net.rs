@@ -19,9 +19,9 @@ const SOCK_FLAGS: FlagTable = &[
 ];
 
 /// i386 socketcall(call, args): pushes the call's name; returns the inner
-/// syscall and its arguments when it is one the tracer decodes. Otherwise
-/// there is no event, except for socket() in the full profile (like the
-/// native socket syscall).
+/// syscall and its arguments when it is one the tracer decodes (socket()
+/// is then reported as the native one is: `AF_PACKET` ones, or all in the
+/// full profile). Otherwise there is no event.
 pub fn socketcall(c: &Call, e: &mut Entry) -> Option<(Sys, [u64; 6])> {
     // args[0] is the call, args[1] points to its u32 arguments
     let call = c.a[0];
@@ -41,12 +41,12 @@ pub fn socketcall(c: &Call, e: &mut Entry) -> Option<(Sys, [u64; 6])> {
         11 => ("sendto", Some(Sys::Sendto)),
         16 => ("sendmsg", Some(Sys::Sendmsg)),
         20 => ("sendmmsg", Some(Sys::Sendmmsg)),
-        1 => ("socket", None),
+        1 => ("socket", Some(Sys::Socket)),
         _ => ("other", None),
     };
     e.args.push(("call", Value::Str(name.into())));
     if inner.is_none() {
-        e.report = call == 1 && c.ctx.all_opens;
+        e.report = false;
     }
     inner.map(|s| (s, argv))
 }
@@ -58,6 +58,9 @@ pub fn decode(c: &Call, e: &mut Entry) {
             v.push(("domain", domain(a[0])));
             v.push(("type", sock_type(a[1])));
             v.push(("protocol", int32(a[2])));
+            // the filter stops the default profile's socket() only for
+            // AF_PACKET; i386's socketcall stops for every call
+            e.report = c.ctx.all_opens || a[0] as i32 == libc::AF_PACKET;
         }
         Sys::Connect | Sys::Bind => {
             v.push(("fd", int32(a[0])));
