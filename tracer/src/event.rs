@@ -42,6 +42,8 @@ pub enum Kind {
     Process,
     Stats,
     Tracer,
+    /// The stream's first event: where the events come from (`meta`).
+    Meta,
 }
 
 impl Kind {
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Process => "process",
             Kind::Stats => "stats",
             Kind::Tracer => "tracer",
+            Kind::Meta => "meta",
         }
     }
 }

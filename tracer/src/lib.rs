@@ -53,6 +53,8 @@
 //!
 //! Output:
 //! - `event`: events and their JSON encoding.
+//! - `meta`: the stream's first event (host name; ECS task and container
+//!   from the task metadata endpoint v4).
 //! - `sink`: the bounded queue, the writer thread, the sinks and backpressure.
 
 /// Write a line to stderr; never panics (a closed or broken stderr is ignored).
@@ -102,4 +104,5 @@ mod trace;
 
 // output
 mod event;
+mod meta;
 mod sink;

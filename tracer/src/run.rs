@@ -1,4 +1,5 @@
-//! `kiltx-tracer run`: one traced run, in order: the sink, the seccomp filter
+//! `kiltx-tracer run`: one traced run, in order: the sink and its first event
+//! (`meta`: host, ECS task and container), the seccomp filter
 //! for the profile, the application launched under it, the ptrace loop until
 //! the application's main process exits, and the sink drained. With
 //! `--fail-open`, a tracer that cannot trace runs the application untraced.
@@ -7,6 +8,7 @@ use crate::decode;
 use crate::error::Error;
 use crate::event::{Event, Kind, Value};
 use crate::launch;
+use crate::meta;
 use crate::seccomp::Filter;
 use crate::signals;
 use crate::sink::{Backpressure, Sink};
@@ -19,6 +21,8 @@ use std::time::Duration;
 
 /// Run `o.cmd` traced; the application's exit status (128+N if killed by N).
 pub fn run(o: RunOpts) -> Result<i32, Error> {
+    // the task metadata is fetched while the launch is prepared
+    let meta = meta::start();
     let container = std::env::var("KILTX_CONTAINER_NAME")
         .ok()
         .filter(|s| !s.is_empty());
@@ -32,6 +36,8 @@ pub fn run(o: RunOpts) -> Result<i32, Error> {
         (o.stats > 0).then(|| Duration::from_secs(o.stats)),
         seq,
     )?;
+    // the stream's first event, before any of the application's
+    sink.push(meta.event(sink.next_seq()));
     let mut sensitive: Vec<String> = o.sensitive.clone();
     if o.default_sensitive {
         sensitive.extend(decode::DEFAULT_SENSITIVE.iter().map(|s| s.to_string()));

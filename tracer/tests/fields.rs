@@ -317,3 +317,165 @@ fn other_sockets_and_dups_never_stop() {
     assert_eq!(rule("dup3").as_deref(), Some("if args[1] <= 2"));
     assert_eq!(rule("dup"), None);
 }
+
+/// A loopback stand-in for the ECS task metadata endpoint v4: answers
+/// `/v4/ID` (the container, with a Content-Length) and `/v4/ID/task` (the
+/// task, chunked), or, with `hang`, reads the request and never answers.
+/// Returns its base URI.
+fn metadata_server(hang: bool) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}/v4/0123abcd-task", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut req = Vec::new();
+            let mut b = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&b[..n]),
+                }
+            }
+            if hang {
+                held.push(c);
+                continue;
+            }
+            let req = String::from_utf8_lossy(&req);
+            let path = req.split_whitespace().nth(1).unwrap_or("");
+            let resp = if path.ends_with("/task") {
+                let body = json!({
+                    "Cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                    "TaskARN": "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123abcd",
+                    "Family": "web", "Revision": "7", "DesiredStatus": "RUNNING",
+                    "AvailabilityZone": "eu-west-1a", "LaunchType": "FARGATE",
+                    "Containers": []
+                })
+                .to_string();
+                let (a, b) = body.split_at(body.len() / 2);
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                    a.len(),
+                    b.len()
+                )
+            } else {
+                let body = json!({
+                    "DockerId": "0123abcd-1234567890",
+                    "Name": "app", "DockerName": "app",
+                    "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4",
+                    "ImageID": "sha256:5f1e8e2fa7d9c47b2d4c0f1d5c5a7e2c0b1a2b3c4d5e6f708192a3b4c5d6e7f8",
+                    "Labels": {"com.amazonaws.ecs.cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod"},
+                    "StartedAt": "2026-11-30T01:00:00.123456789Z",
+                    "ContainerARN": "arn:aws:ecs:eu-west-1:123456789012:container/prod/0123abcd/1"
+                })
+                .to_string();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = c.write_all(resp.as_bytes());
+        }
+    });
+    uri
+}
+
+fn run_with_metadata(d: &Path, uri: Option<&str>) -> (Run, std::time::Duration) {
+    let evfile = d.join("events.jsonl");
+    let mut c = tracer_cmd();
+    if let Some(u) = uri {
+        c.env("ECS_CONTAINER_METADATA_URI_V4", u);
+    }
+    let t0 = std::time::Instant::now();
+    let out = c
+        .args(["run", "--output", &format!("file:{}", evfile.display())])
+        .args(["--", "/bin/true"])
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    let r = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        events: read_events(&evfile),
+    };
+    (r, took)
+}
+
+#[test]
+fn the_stream_starts_with_the_task_metadata() {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    // outside ECS: the host name only
+    let d = tempdir("meta-none");
+    let (r, _) = run_with_metadata(&d, None);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = &r.events[0];
+    assert_eq!((&m["type"], &m["seq"]), (&json!("meta"), &json!(1)));
+    assert_eq!(
+        m["args"],
+        json!({"hostname": hostname.trim_end(), "ecs": null})
+    );
+    assert_eq!(
+        of(&r.events, "execve")[0]["seq"],
+        2,
+        "before the application's"
+    );
+
+    // the ECS task metadata endpoint v4
+    let d = tempdir("meta-ecs");
+    let uri = metadata_server(false);
+    let (r, _) = run_with_metadata(&d, Some(&uri));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = &r.events[0];
+    assert_eq!(m["type"], "meta");
+    assert_eq!(
+        m["args"]["ecs"],
+        json!({
+            "task_arn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123abcd",
+            "cluster": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+            "family": "web",
+            "revision": "7",
+            "availability_zone": "eu-west-1a",
+            "launch_type": "FARGATE",
+            "container_id": "0123abcd-1234567890",
+            "container_name": "app",
+            "container_arn": "arn:aws:ecs:eu-west-1:123456789012:container/prod/0123abcd/1",
+            "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4",
+            "image_repository": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web",
+            "image_tag": "1.4",
+            "image_digest": "sha256:5f1e8e2fa7d9c47b2d4c0f1d5c5a7e2c0b1a2b3c4d5e6f708192a3b4c5d6e7f8",
+            "started_at": "2026-11-30T01:00:00.123456789Z"
+        })
+    );
+    assert!(m["args"].get("error").is_none());
+    assert_eq!(m["args"]["hostname"], hostname.trim_end());
+}
+
+#[test]
+fn a_silent_metadata_endpoint_delays_the_application_a_second_at_most() {
+    let d = tempdir("meta-hang");
+    let uri = metadata_server(true);
+    let (r, took) = run_with_metadata(&d, Some(&uri));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let m = &r.events[0];
+    assert_eq!(m["type"], "meta");
+    assert_eq!(m["args"]["ecs"], json!(null));
+    let err = s(&m["args"]["error"]);
+    assert!(
+        err.contains("no answer within 1000 ms") || err.contains("timed out"),
+        "{err}"
+    );
+    assert_eq!(of(&r.events, "execve")[0]["result"], 0);
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?}");
+
+    // nothing listening: the same, at once
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (r, _) = run_with_metadata(&d, Some(&format!("http://127.0.0.1:{port}/v4/x")));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(s(&r.events[0]["args"]["error"]).contains("task metadata"));
+}
