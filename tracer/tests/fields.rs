@@ -244,6 +244,13 @@ fn socket_events_carry_the_socket_type() {
     assert_eq!(so[0]["args"]["domain"], "AF_PACKET");
     assert_eq!(so[0]["args"]["type"], "SOCK_RAW");
     assert_eq!(so[0]["result_captured"], false);
+    // from a thread that is not its group's leader
+    let d2 = tempdir("socks-thread");
+    let r = run(&d2, &[], &[&fields(), "thread-dgram", d2.to_str().unwrap()]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let c = of(&r.events, "connect");
+    assert_ne!(c[0]["tid"], c[0]["pid"]);
+    assert_eq!(*sock_of(c[0]), udgram);
     // every one in the full profile
     let d = tempdir("socks-full");
     let r = run(

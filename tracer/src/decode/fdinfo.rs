@@ -34,6 +34,25 @@ fn from_proto_name(name: &str) -> (Value, Option<&'static str>, Option<&'static 
     (Value::Str(fam.into()), ty, l4)
 }
 
+/// The leader of `tid`'s thread group (whose pid `pidfd_open` takes), when
+/// its descriptor `fd` is the same socket as `tid`'s (threads share their
+/// descriptors unless created without `CLONE_FILES`).
+fn leader_sharing(tid: i32, fd: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let tgid: i32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    if tgid == tid {
+        return Some(tid);
+    }
+    let link = |t: i32| std::fs::read_link(format!("/proc/{t}/fd/{fd}")).ok();
+    let same = link(tid).is_some() && link(tid) == link(tgid);
+    same.then_some(tgid)
+}
+
 fn type_name(t: i32) -> Option<&'static str> {
     Some(match t {
         libc::SOCK_STREAM => "SOCK_STREAM",
@@ -59,8 +78,13 @@ pub fn sock(tid: i32, fd: i32) -> Value {
     };
     let (family, mut ty, l4) = from_proto_name(&name);
     if ty.is_none() {
-        // ask the socket itself (works when tid leads its thread group)
-        ty = sys::sock_type_of(tid, fd).and_then(type_name);
+        // ask the socket itself (pidfd_open takes a thread group's leader)
+        ty = sys::sock_type_of(tid, fd)
+            .or_else(|| {
+                let leader = leader_sharing(tid, fd).filter(|&l| l != tid)?;
+                sys::sock_type_of(leader, fd)
+            })
+            .and_then(type_name);
     }
     Value::Obj(vec![
         ("family", family),

@@ -7,6 +7,7 @@
 //                          a UDP sendto over IPv6; socket(AF_PACKET); prints its errno
 //   dup DIR PORT           dup2 of a TCP socket onto 0 and 1, dup3 of a file onto 2, dup2 of
 //                          a file onto 10 and of a pipe onto 0; prints "ok"
+//   thread-dgram DIR       a Unix datagram socket bound and connected from a second thread
 //   quiet N                N times: socket(AF_INET), dup2 onto 10, dup3 onto 11 (no stop)
 //   memfd NAME PROG        copies PROG into memfd NAME and executes it
 //   chroot ROOT            chroot(ROOT) and exec /prog there (a static program)
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,16 @@ static void unix_path(struct sockaddr_un *u, const char *dir, const char *name) 
     memset(u, 0, sizeof *u);
     u->sun_family = AF_UNIX;
     snprintf(u->sun_path, sizeof u->sun_path, "%s/%s", dir, name);
+}
+
+static void *dgram_thread(void *dir) {
+    struct sockaddr_un u;
+    unix_path(&u, dir, "thread.sock");
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (bind(s, (struct sockaddr *)&u, sizeof u)) return (void *)1;
+    int c = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (connect(c, (struct sockaddr *)&u, sizeof u)) return (void *)2;
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -118,6 +130,12 @@ int main(int argc, char **argv) {
         dup2(saved, 1);
         printf("ok\n");
         return 0;
+    }
+    if (!strcmp(m, "thread-dgram") && argc > 2) {
+        pthread_t t;
+        void *r;
+        if (pthread_create(&t, 0, dgram_thread, argv[2]) || pthread_join(t, &r)) return 3;
+        return r ? 4 : 0;
     }
     if (!strcmp(m, "quiet") && argc > 2) {
         // sockets that are not AF_PACKET, dup2 onto a descriptor above 2
