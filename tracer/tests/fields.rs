@@ -28,6 +28,76 @@ fn name_of(file: &str, id: u32) -> String {
         .unwrap_or_else(|| panic!("{file} names no {id}"))
 }
 
+/// This process's audit login uid, as the tracer reports it (-1: unset).
+fn own_loginuid() -> i64 {
+    let v: u32 = std::fs::read_to_string("/proc/self/loginuid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    i64::from(v as i32)
+}
+
+/// This process's effective capabilities by name (as `capsh --decode`).
+fn own_caps() -> Vec<String> {
+    const NAMES: [&str; 41] = [
+        "chown",
+        "dac_override",
+        "dac_read_search",
+        "fowner",
+        "fsetid",
+        "kill",
+        "setgid",
+        "setuid",
+        "setpcap",
+        "linux_immutable",
+        "net_bind_service",
+        "net_broadcast",
+        "net_admin",
+        "net_raw",
+        "ipc_lock",
+        "ipc_owner",
+        "sys_module",
+        "sys_rawio",
+        "sys_chroot",
+        "sys_ptrace",
+        "sys_pacct",
+        "sys_admin",
+        "sys_boot",
+        "sys_nice",
+        "sys_resource",
+        "sys_time",
+        "sys_tty_config",
+        "mknod",
+        "lease",
+        "audit_write",
+        "audit_control",
+        "setfcap",
+        "mac_override",
+        "mac_admin",
+        "syslog",
+        "wake_alarm",
+        "block_suspend",
+        "audit_read",
+        "perfmon",
+        "bpf",
+        "checkpoint_restore",
+    ];
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .unwrap();
+    let mask = u64::from_str_radix(hex.trim(), 16).unwrap();
+    (0..64)
+        .filter(|b| mask & (1u64 << b) != 0)
+        .map(|b| match NAMES.get(b) {
+            Some(n) => format!("CAP_{}", n.to_uppercase()),
+            None => format!("CAP_{b}"),
+        })
+        .collect()
+}
+
 fn execs_of<'a>(events: &'a [serde_json::Value], path: &str) -> Vec<&'a serde_json::Value> {
     of(events, "execve")
         .into_iter()
@@ -128,6 +198,10 @@ fn exec_events_carry_cwd_user_group_and_tty() {
     assert_eq!(a["user"], root.as_str());
     assert_eq!(a["group"], root_grp.as_str());
     assert_eq!(a["tty"], 0, "no controlling terminal");
+    // inherited from this test process (root: every capability it has)
+    assert_eq!(a["loginuid"], own_loginuid());
+    assert_eq!(a["cap_effective"], json!(own_caps()));
+    assert!(own_caps().contains(&"CAP_SYS_PTRACE".to_string()));
     // exe: what the kernel runs after the exec (/bin may be a link to /usr/bin)
     let true_exe = std::fs::canonicalize("/bin/true").unwrap();
     assert_eq!(s(&t[0]["exe"]), true_exe.to_str().unwrap());
@@ -147,6 +221,11 @@ fn exec_events_carry_cwd_user_group_and_tty() {
     assert_eq!(t[0]["euid"], 65534);
     assert_eq!(t[0]["args"]["user"], name_of("/etc/passwd", 65534).as_str());
     assert_eq!(t[0]["args"]["group"], name_of("/etc/group", 65534).as_str());
+    assert_eq!(
+        t[0]["args"]["cap_effective"],
+        json!([]),
+        "no capability left"
+    );
 
     // a controlling terminal: its number, as Falco's proc.tty
     let r = run(&d, &[], &[&f, "pty", "/bin/true"]);

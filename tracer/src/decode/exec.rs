@@ -7,6 +7,7 @@ use super::values::{flag_names, AT_FLAGS};
 use super::{Call, Entry};
 use crate::event::Value;
 use crate::syscalls::Sys;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -97,11 +98,90 @@ fn tty_nr(pid: i32) -> Option<i64> {
     rest.split_whitespace().nth(4)?.parse().ok()
 }
 
+/// Capability names by bit (`<linux/capability.h>`).
+const CAPS: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// A capability mask as names (unknown bits as `CAP_<n>`).
+fn cap_names(mask: u64) -> Value {
+    let names = (0..64)
+        .filter(|b| mask & (1u64 << b) != 0)
+        .map(|b| match CAPS.get(b as usize) {
+            Some(n) => Cow::Borrowed(*n),
+            None => Cow::Owned(format!("CAP_{b}")),
+        })
+        .collect();
+    Value::Names(names)
+}
+
+/// The effective capabilities (`CapEff` of /proc/PID/status).
+fn cap_effective(pid: i32) -> Value {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let hex = s.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .map(cap_names)
+        .unwrap_or(Value::Null)
+}
+
+/// The audit login uid (/proc/PID/loginuid; -1 when unset, as Falco's
+/// `user.loginuid`).
+fn loginuid(pid: i32) -> Value {
+    std::fs::read_to_string(format!("/proc/{pid}/loginuid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .map(|v| Value::Int(i64::from(v as i32)))
+        .unwrap_or(Value::Null)
+}
+
 /// What an exec event carries about the process besides its arguments,
 /// read while it is stopped at the exec (or, for a failed exec, at the
-/// syscall's exit, so the caller's): `cwd`, `tty`, and the names of its
+/// syscall's exit, so the caller's): `cwd`, `tty`, the names of its
 /// effective user and group (`user`, `group`: `null` when the container's
-/// files do not name them).
+/// files do not name them), `loginuid` and `cap_effective` (names).
 pub fn facts(pid: i32, euid: u32, egid: u32, acc: &mut Accounts) -> Vec<(&'static str, Value)> {
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))
         .map(|p| Value::Str(p.to_string_lossy().into_owned()))
@@ -110,7 +190,14 @@ pub fn facts(pid: i32, euid: u32, egid: u32, acc: &mut Accounts) -> Vec<(&'stati
     let name = |n: Option<String>| n.map(Value::Str).unwrap_or(Value::Null);
     let user = name(acc.name(pid, "/etc/passwd", euid));
     let group = name(acc.name(pid, "/etc/group", egid));
-    vec![("cwd", cwd), ("tty", tty), ("user", user), ("group", group)]
+    vec![
+        ("cwd", cwd),
+        ("tty", tty),
+        ("user", user),
+        ("group", group),
+        ("loginuid", loginuid(pid)),
+        ("cap_effective", cap_effective(pid)),
+    ]
 }
 
 #[cfg(test)]
@@ -134,5 +221,18 @@ mod tests {
         assert_eq!(f[0], ("cwd", Value::Str(cwd.to_string_lossy().into())));
         assert!(matches!(f[1].1, Value::Int(_)));
         assert_eq!(f[2], ("user", Value::Null));
+    }
+
+    #[test]
+    fn capabilities_by_name() {
+        assert_eq!(
+            cap_names((1 << 21) | (1 << 1) | (1 << 50)),
+            Value::Names(vec![
+                "CAP_DAC_OVERRIDE".into(),
+                "CAP_SYS_ADMIN".into(),
+                "CAP_50".into()
+            ])
+        );
+        assert_eq!(cap_names(0), Value::Names(vec![]));
     }
 }
