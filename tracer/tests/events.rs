@@ -782,24 +782,34 @@ fn the_collector_socket_is_open_to_every_user_in_a_fresh_directory() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("cannot reach"), "{err}");
+    // Read what the collector relays until the tracer's final stats event arrives (the
+    // collector relays asynchronously), then stop it.
+    let mut coll = coll;
+    let stdout = coll.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    while !events
+        .iter()
+        .any(|e| e["type"] == "stats" && e["args"]["final"] == true)
+    {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(l) => events.push(serde_json::from_str(&l).unwrap()),
+            Err(_) => panic!("no final stats relayed within 20 s: {events:?}"),
+        }
+    }
     signal(coll.id() as i32, libc::SIGTERM);
-    let relayed = coll.wait_with_output().unwrap();
-    assert_eq!(relayed.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&relayed.stdout);
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    assert_eq!(coll.wait().unwrap().code(), Some(0));
     assert!(
         events
             .iter()
             .any(|e| e["uid"] == 65534 && s(&e["args"]["path"]) == "/bin/true"),
-        "{text}"
-    );
-    assert!(
-        events
-            .iter()
-            .any(|e| e["type"] == "stats" && e["args"]["final"] == true),
-        "{text}"
+        "{events:?}"
     );
 }
