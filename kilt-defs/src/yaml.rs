@@ -46,6 +46,16 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Parse YAML text into a [`Document`].
 pub fn parse(text: &str) -> Result<Document, Error> {
+    // YAML allows no NUL anywhere (it is not in `c-printable`), and the parser reads one as
+    // the end of the text: a NUL in a comment at the end would be kept by the emitter, and
+    // everything written after it would be lost on the next read (found by fuzzing).
+    if let Some(at) = text.find('\0') {
+        return Err(syntax_at(
+            text,
+            at,
+            "a NUL character, which YAML does not allow anywhere; remove it",
+        ));
+    }
     let mut b = Builder {
         text,
         parser: Parser::new_from_str(text),

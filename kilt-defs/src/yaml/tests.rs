@@ -788,3 +788,15 @@ fn four_space_documents_get_four_space_additions() {
         "Resources:\n    App:\n        Props:\n        - a\n        New:\n            K:\n            - x\n            - \"a#b\"\n"
     );
 }
+
+#[test]
+fn a_nul_character_is_refused_with_its_position() {
+    // The parser reads a NUL as the end of the text; YAML allows none (fuzz regression
+    // yaml-nul-in-comment-truncates-reparse).
+    for text in ["a: 1 # \0\n", "a: \"x\0y\"\n", "a: 1\nb: 2\0\n"] {
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains("NUL character"), "{e}");
+    }
+    let e = parse("a: 1\nb: 2 # x\0\n").unwrap_err();
+    assert!(e.to_string().contains("line 2, column 9"), "{e}");
+}
