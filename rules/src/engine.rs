@@ -1,0 +1,208 @@
+//! The engine: events in (one JSON line of `kiltx-tracer` each), alerts out.
+//! Rules are indexed by the event types their conditions can match, and
+//! evaluated in file order; with `rule_matching: first` (the default, as in
+//! Falco) the first match alerts, with `all` every match does.
+use crate::output::{self, AlertRule};
+use crate::ruleset::{Priority, Rule, Ruleset};
+use crate::state::{Ctx, Ev, State};
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matching {
+    First,
+    All,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub matching: Matching,
+    /// Rules less severe than this are not evaluated.
+    pub min_priority: Priority,
+    /// The alerts' `hostname` (and `evt.hostname`).
+    pub hostname: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            matching: Matching::First,
+            min_priority: Priority::Debug,
+            hostname: String::new(),
+        }
+    }
+}
+
+/// Counters for the periodic stats.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Lines received.
+    pub events: u64,
+    /// Lines that were not JSON objects.
+    pub invalid: u64,
+    pub alerts: u64,
+    /// Alerts per rule, in the order of `Engine::rule_names`.
+    pub by_rule: Vec<u64>,
+    /// Events the tracers reported dropped (latest figure per container).
+    pub tracer_dropped: u64,
+    /// Streams the collector saw cut.
+    pub cut_streams: u64,
+}
+
+pub struct Engine {
+    rules: Vec<Rule>,
+    /// Per event type, the rules to evaluate, in file order.
+    by_type: HashMap<String, Vec<usize>>,
+    /// Rules for event types not in `by_type` (those matching any type).
+    any: Vec<usize>,
+    state: State,
+    opts: Options,
+    dropped: HashMap<String, u64>,
+    pub stats: Stats,
+}
+
+impl Engine {
+    pub fn new(rs: Ruleset, opts: Options) -> Engine {
+        let rules: Vec<Rule> = rs
+            .rules
+            .into_iter()
+            .filter(|r| r.enabled && r.priority <= opts.min_priority)
+            .collect();
+        let any: Vec<usize> = (0..rules.len())
+            .filter(|i| rules[*i].evttypes.is_none())
+            .collect();
+        let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            for t in r.evttypes.iter().flatten() {
+                by_type.entry(t.clone()).or_default().push(i);
+            }
+        }
+        for v in by_type.values_mut() {
+            v.extend(&any);
+            v.sort_unstable();
+            v.dedup();
+        }
+        let n = rules.len();
+        Engine {
+            rules,
+            by_type,
+            any,
+            state: State::default(),
+            opts,
+            dropped: HashMap::new(),
+            stats: Stats {
+                by_rule: vec![0; n],
+                ..Stats::default()
+            },
+        }
+    }
+
+    /// The rules evaluated, in order.
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    /// Processes in the process tables (bounded: exited ones leave).
+    pub fn processes(&self) -> usize {
+        self.state.processes()
+    }
+
+    /// One event line; alerts are appended to `out`. Returns the number of
+    /// alerts.
+    pub fn process(&mut self, line: &[u8], out: &mut Vec<u8>) -> usize {
+        self.stats.events += 1;
+        let v: Value = match serde_json::from_slice(line) {
+            Ok(v) => v,
+            Err(_) => {
+                self.stats.invalid += 1;
+                return 0;
+            }
+        };
+        let Some(ev) = Ev::new(&v) else {
+            self.stats.invalid += 1;
+            return 0;
+        };
+        match ev.kind {
+            "syscall" | "process" => {}
+            "stats" => {
+                if let Some(d) = ev.arg("dropped").and_then(Value::as_u64) {
+                    let key = ev.container.unwrap_or("").to_string();
+                    let prev = self.dropped.insert(key, d).unwrap_or(0);
+                    self.stats.tracer_dropped = self.stats.tracer_dropped + d - prev.min(d);
+                }
+                self.state.after(&ev);
+                return 0;
+            }
+            "collector" => {
+                if ev.arg_str("stream") == Some("cut") {
+                    self.stats.cut_streams += 1;
+                }
+                return 0;
+            }
+            _ => {
+                self.state.before(&ev);
+                return 0;
+            }
+        }
+        self.state.before(&ev);
+        let candidates = self.by_type.get(ev.evt_type).unwrap_or(&self.any);
+        let mut n = 0;
+        if !candidates.is_empty() {
+            let ctx = Ctx {
+                ev: &ev,
+                cs: self.state.container(&ev),
+                hostname: &self.opts.hostname,
+            };
+            for &i in candidates {
+                let r = &self.rules[i];
+                if r.cond.eval(&ctx) {
+                    output::alert(
+                        &AlertRule {
+                            name: &r.name,
+                            priority: r.priority.word(),
+                            tags: &r.tags,
+                            output: &r.output,
+                        },
+                        &ctx,
+                        out,
+                    );
+                    self.stats.by_rule[i] += 1;
+                    n += 1;
+                    if self.opts.matching == Matching::First {
+                        break;
+                    }
+                }
+            }
+        }
+        self.stats.alerts += n as u64;
+        self.state.after(&ev);
+        n
+    }
+
+    /// The stats as one JSON line (Falco-like names), with '\n'.
+    pub fn stats_line(&self, ts: &str, final_: bool, out: &mut Vec<u8>) {
+        let mut by_rule = serde_json::Map::new();
+        for (r, n) in self.rules.iter().zip(&self.stats.by_rule) {
+            if *n > 0 {
+                by_rule.insert(r.name.clone(), Value::from(*n));
+            }
+        }
+        let v = serde_json::json!({
+            "ts": ts,
+            "type": "collector",
+            "args": {
+                "stats": true,
+                "final": final_,
+                "events": self.stats.events,
+                "invalid": self.stats.invalid,
+                "alerts": self.stats.alerts,
+                "alerts_by_rule": by_rule,
+                "tracer_dropped": self.stats.tracer_dropped,
+                "cut_streams": self.stats.cut_streams,
+                "processes": self.processes(),
+            }
+        });
+        out.extend_from_slice(v.to_string().as_bytes());
+        out.push(b'\n');
+    }
+}

@@ -1,0 +1,1289 @@
+//! Falco rules files: `rule`, `macro`, `list`, `required_engine_version`,
+//! `required_plugin_versions`, appends and overrides (`override:` and the
+//! older `append: true`), several files in order, loaded and compiled the way
+//! Falco's rule loader does it:
+//!
+//! - lists are expanded one level (an item naming an earlier list is replaced
+//!   by its items) and substituted into conditions as text, items with a
+//!   blank quoted (Falco's `resolve_list`);
+//! - macros are parsed, and resolved in the syntax tree, each seeing the
+//!   macros defined before it; rules see every macro;
+//! - exceptions become `and not (...)` after the condition in parentheses;
+//! - every field is checked against Falco's field table: an unknown one is an
+//!   error; one kiltx cannot supply loads, and the rule is reported.
+//!
+//! Errors name the file, line and column.
+use crate::condition::{self, Expr, Pos};
+use crate::eval::{self, Node};
+use crate::output::Format;
+use crate::yaml::{self, Node as Y, Y as K};
+use std::collections::{HashMap, HashSet};
+
+/// The rules-engine version kiltx implements (Falco's numbering: the
+/// condition grammar and fields of the 0.57 engine, Falco 0.42).
+pub const ENGINE_VERSION: &str = "0.57.0";
+
+/// An error in a rules file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{col}: {message}")]
+pub struct RuleError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Falco's priorities, most severe first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Informational,
+    Debug,
+}
+
+impl Priority {
+    pub fn parse(s: &str) -> Option<Priority> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "emergency" => Priority::Emergency,
+            "alert" => Priority::Alert,
+            "critical" => Priority::Critical,
+            "error" => Priority::Error,
+            "warning" => Priority::Warning,
+            "notice" => Priority::Notice,
+            "informational" | "info" => Priority::Informational,
+            "debug" => Priority::Debug,
+            _ => return None,
+        })
+    }
+
+    /// The word Falco writes in alerts.
+    pub fn word(self) -> &'static str {
+        match self {
+            Priority::Emergency => "Emergency",
+            Priority::Alert => "Alert",
+            Priority::Critical => "Critical",
+            Priority::Error => "Error",
+            Priority::Warning => "Warning",
+            Priority::Notice => "Notice",
+            Priority::Informational => "Informational",
+            Priority::Debug => "Debug",
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub name: String,
+    pub desc: String,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub source: String,
+    pub enabled: bool,
+    pub output: Format,
+    pub cond: Node,
+    /// Fields of the condition kiltx cannot supply (they evaluate as missing).
+    pub missing: Vec<String>,
+    /// Whether the rule can fire at all under kiltx (`false` when it needs a
+    /// field kiltx cannot supply).
+    pub possible: bool,
+    /// The event types the rule can match (`None`: any).
+    pub evttypes: Option<HashSet<String>>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// A rule set: the compiled rules in file order, and warnings.
+#[derive(Debug, Default)]
+pub struct Ruleset {
+    pub rules: Vec<Rule>,
+    /// Rules of another source than `syscall` (loaded, never evaluated).
+    pub other_source: Vec<String>,
+    pub warnings: Vec<String>,
+    pub macros: usize,
+    pub lists: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Loc {
+    file: String,
+    line: usize,
+    col: usize,
+}
+
+#[derive(Clone, Debug)]
+struct ListInfo {
+    items: Vec<String>,
+    index: usize,
+    visibility: usize,
+}
+
+#[derive(Clone, Debug)]
+struct MacroInfo {
+    cond: String,
+    index: usize,
+    visibility: usize,
+    loc: Loc,
+    /// The condition's node, for exact error positions.
+    cond_node: Option<(usize, usize, bool)>,
+}
+
+#[derive(Clone, Debug)]
+struct Exception {
+    name: String,
+    fields: Option<ExVal>,
+    comps: Option<ExVal>,
+    values: Vec<ExVal>,
+    loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+enum ExVal {
+    Item(String),
+    List(Vec<ExVal>),
+}
+
+#[derive(Clone, Debug)]
+struct RuleInfo {
+    name: String,
+    desc: String,
+    cond: String,
+    output: String,
+    priority: Priority,
+    tags: Vec<String>,
+    source: String,
+    enabled: bool,
+    exceptions: Vec<Exception>,
+    loc: Loc,
+    cond_loc: Loc,
+    cond_node: Option<(usize, usize, bool)>,
+    output_loc: Loc,
+}
+
+/// Everything collected from the files, before compilation.
+#[derive(Default)]
+struct Collector {
+    index: usize,
+    lists: HashMap<String, ListInfo>,
+    list_order: Vec<String>,
+    macros: HashMap<String, MacroInfo>,
+    macro_order: Vec<String>,
+    rules: Vec<RuleInfo>,
+    errors: Vec<RuleError>,
+    warnings: Vec<String>,
+}
+
+fn version_tuple(v: &str) -> Option<(u64, u64, u64)> {
+    let mut it = v.trim().split('.').map(|p| p.parse::<u64>().ok());
+    let a = it.next()??;
+    let b = it.next().unwrap_or(Some(0))?;
+    let c = it.next().unwrap_or(Some(0))?;
+    Some((a, b, c))
+}
+
+/// Scalar text of a node (numbers and booleans as written).
+fn text(n: &Y) -> Option<String> {
+    match &n.y {
+        K::Scalar { text, .. } => Some(text.clone()),
+        _ => None,
+    }
+}
+
+impl Collector {
+    fn err(&mut self, file: &str, n: &Y, m: impl Into<String>) {
+        self.errors.push(RuleError {
+            file: file.to_string(),
+            line: n.line,
+            col: n.col,
+            message: m.into(),
+        });
+    }
+
+    fn loc(file: &str, n: &Y) -> Loc {
+        Loc {
+            file: file.to_string(),
+            line: n.line,
+            col: n.col,
+        }
+    }
+
+    fn file(&mut self, file: &str, src: &str) {
+        let root = match yaml::parse(src) {
+            Ok(r) => r,
+            Err((m, line, col)) => {
+                self.errors.push(RuleError {
+                    file: file.into(),
+                    line,
+                    col,
+                    message: format!("YAML syntax error: {m}"),
+                });
+                return;
+            }
+        };
+        let items = match &root.y {
+            K::Null => return,
+            K::Seq(items) => items,
+            _ => {
+                self.err(
+                    file,
+                    &root,
+                    "a rules file is a sequence of rule, macro and list items",
+                );
+                return;
+            }
+        };
+        for item in items {
+            if !matches!(item.y, K::Map(_)) {
+                self.err(
+                    file,
+                    item,
+                    format!(
+                        "expected a mapping (rule, macro or list), found {}",
+                        item.kind()
+                    ),
+                );
+                continue;
+            }
+            if let Some(v) = item.get("required_engine_version") {
+                self.engine_version(file, v);
+            } else if item.get("required_plugin_versions").is_some() {
+                // kiltx supplies the container plugin's fields itself
+            } else if let Some(n) = item.get("list") {
+                self.list(file, item, n);
+            } else if let Some(n) = item.get("macro") {
+                self.macro_(file, item, n);
+            } else if let Some(n) = item.get("rule") {
+                self.rule(file, item, n);
+            } else {
+                let keys: Vec<&str> = item.keys().map(|(k, _)| k).collect();
+                self.warnings.push(format!(
+                    "{file}:{}:{}: unknown top level item ({}): ignored",
+                    item.line,
+                    item.col,
+                    keys.join(", ")
+                ));
+            }
+        }
+    }
+
+    fn engine_version(&mut self, file: &str, v: &Y) {
+        let Some(req) = text(v) else {
+            self.err(file, v, "required_engine_version: expected a version");
+            return;
+        };
+        match (version_tuple(&req), version_tuple(ENGINE_VERSION)) {
+            (Some(r), Some(ours)) if r > ours => self.err(
+                file,
+                v,
+                format!("rules require engine version {req}, but kiltx implements engine version {ENGINE_VERSION}"),
+            ),
+            (None, _) => self.err(file, v, format!("required_engine_version: '{req}' is not a version")),
+            _ => {}
+        }
+    }
+
+    /// `append: true` or `override: {key: append|replace}`: which keys are
+    /// appended and which replaced; `None` for a plain definition.
+    fn mode(
+        &mut self,
+        file: &str,
+        item: &Y,
+        appendable: &[&str],
+        replaceable: &[&str],
+    ) -> Option<Result<HashMap<String, bool>, ()>> {
+        let append = item.get("append");
+        let ovr = item.get("override");
+        if append.is_some() && ovr.is_some() {
+            self.err(
+                file,
+                item,
+                "'append' and 'override' cannot be used together",
+            );
+            return Some(Err(()));
+        }
+        if let Some(a) = append {
+            return match a.as_bool() {
+                Some(true) => {
+                    let m = appendable
+                        .iter()
+                        .filter(|k| item.get(k).is_some())
+                        .map(|k| (k.to_string(), true))
+                        .collect();
+                    Some(Ok(m))
+                }
+                Some(false) => None,
+                None => {
+                    self.err(file, a, "append: expected true or false");
+                    Some(Err(()))
+                }
+            };
+        }
+        let o = ovr?;
+        if !matches!(o.y, K::Map(_)) {
+            self.err(
+                file,
+                o,
+                "override: expected a mapping of keys to append or replace",
+            );
+            return Some(Err(()));
+        }
+        let mut m = HashMap::new();
+        for (k, v) in o.keys() {
+            let how = v.as_str().unwrap_or("");
+            let ok = match how {
+                "append" => appendable.contains(&k),
+                "replace" => replaceable.contains(&k),
+                _ => false,
+            };
+            if !ok {
+                self.err(
+                    file,
+                    v,
+                    format!(
+                        "override: key '{k}' cannot be '{how}' (append: {}; replace: {})",
+                        appendable.join(", "),
+                        replaceable.join(", ")
+                    ),
+                );
+                return Some(Err(()));
+            }
+            if item.get(k).is_none() {
+                self.err(
+                    file,
+                    o,
+                    format!("override: key '{k}' is overridden but not given"),
+                );
+                return Some(Err(()));
+            }
+            m.insert(k.to_string(), how == "append");
+        }
+        Some(Ok(m))
+    }
+
+    fn string(&mut self, file: &str, item: &Y, key: &str) -> Option<String> {
+        let v = item.get(key)?;
+        match &v.y {
+            K::Scalar { text, .. } => Some(text.clone()),
+            K::Null => Some(String::new()),
+            _ => {
+                self.err(
+                    file,
+                    v,
+                    format!("{key}: expected a string, found {}", v.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn list(&mut self, file: &str, item: &Y, name: &Y) {
+        let Some(name) = text(name) else {
+            self.err(file, item, "list: expected a name");
+            return;
+        };
+        let mut items = Vec::new();
+        match item.get("items") {
+            Some(n) => match &n.y {
+                K::Seq(v) => {
+                    for x in v {
+                        match text(x) {
+                            Some(t) => items.push(t),
+                            None => self.err(file, x, "list items must be strings"),
+                        }
+                    }
+                }
+                K::Null => {}
+                _ => {
+                    self.err(file, n, "items: expected a sequence");
+                    return;
+                }
+            },
+            None => {
+                self.err(file, item, format!("list '{name}' has no 'items'"));
+                return;
+            }
+        }
+        match self.mode(file, item, &["items"], &["items"]) {
+            Some(Err(())) => {}
+            Some(Ok(m)) => {
+                let index = self.index;
+                self.index += 1;
+                match self.lists.get_mut(&name) {
+                    Some(prev) => {
+                        if m.get("items") == Some(&true) {
+                            prev.items.extend(items);
+                        } else {
+                            prev.items = items;
+                        }
+                        prev.visibility = index;
+                    }
+                    None => self.err(file, item, format!("list '{name}' has 'append' or 'override' but no list by that name is defined")),
+                }
+            }
+            None => {
+                let index = self.index;
+                self.index += 1;
+                if !self.lists.contains_key(&name) {
+                    self.list_order.push(name.clone());
+                }
+                self.lists.insert(
+                    name,
+                    ListInfo {
+                        items,
+                        index,
+                        visibility: index,
+                    },
+                );
+            }
+        }
+    }
+
+    fn macro_(&mut self, file: &str, item: &Y, name: &Y) {
+        let Some(name) = text(name) else {
+            self.err(file, item, "macro: expected a name");
+            return;
+        };
+        let Some(cn) = item.get("condition") else {
+            self.err(file, item, format!("macro '{name}' has no 'condition'"));
+            return;
+        };
+        let Some(cond) = self.string(file, item, "condition") else {
+            return;
+        };
+        let node = cond_node(cn);
+        match self.mode(file, item, &["condition"], &["condition"]) {
+            Some(Err(())) => {}
+            Some(Ok(m)) => {
+                let index = self.index;
+                self.index += 1;
+                match self.macros.get_mut(&name) {
+                    Some(prev) => {
+                        if m.get("condition") == Some(&true) {
+                            prev.cond = format!("{} {}", prev.cond, cond.trim());
+                            prev.cond_node = None;
+                        } else {
+                            prev.cond = cond.trim().to_string();
+                            prev.cond_node = node;
+                            prev.loc = Self::loc(file, cn);
+                        }
+                        prev.visibility = index;
+                    }
+                    None => self.err(file, item, format!("macro '{name}' has 'append' or 'override' but no macro by that name is defined")),
+                }
+            }
+            None => {
+                let index = self.index;
+                self.index += 1;
+                if !self.macros.contains_key(&name) {
+                    self.macro_order.push(name.clone());
+                }
+                self.macros.insert(
+                    name,
+                    MacroInfo {
+                        cond: cond.trim().to_string(),
+                        index,
+                        visibility: index,
+                        loc: Self::loc(file, cn),
+                        cond_node: node,
+                    },
+                );
+            }
+        }
+    }
+
+    fn exceptions(&mut self, file: &str, n: &Y) -> Option<Vec<Exception>> {
+        let K::Seq(v) = &n.y else {
+            if n.is_null() {
+                return Some(Vec::new());
+            }
+            self.err(file, n, "exceptions: expected a sequence");
+            return None;
+        };
+        fn exval(n: &Y) -> Option<ExVal> {
+            match &n.y {
+                K::Scalar { text, .. } => Some(ExVal::Item(text.clone())),
+                K::Seq(v) => Some(ExVal::List(v.iter().map(exval).collect::<Option<_>>()?)),
+                _ => None,
+            }
+        }
+        let mut out = Vec::new();
+        for e in v {
+            let Some(name) = e.get("name").and_then(text) else {
+                self.err(file, e, "exception: expected a 'name'");
+                return None;
+            };
+            let fields = match e.get("fields") {
+                Some(f) => Some(exval(f).or_else(|| {
+                    self.err(
+                        file,
+                        f,
+                        "exception fields: expected a field or a list of fields",
+                    );
+                    None
+                })?),
+                None => None,
+            };
+            let comps = match e.get("comps") {
+                Some(c) => Some(exval(c).or_else(|| {
+                    self.err(
+                        file,
+                        c,
+                        "exception comps: expected an operator or a list of operators",
+                    );
+                    None
+                })?),
+                None => None,
+            };
+            let values = match e.get("values") {
+                Some(vn) => match &vn.y {
+                    K::Seq(vs) => vs
+                        .iter()
+                        .map(|x| {
+                            exval(x).or_else(|| {
+                                self.err(
+                                    file,
+                                    x,
+                                    "exception values: expected strings or lists of strings",
+                                );
+                                None
+                            })
+                        })
+                        .collect::<Option<Vec<_>>>()?,
+                    K::Null => Vec::new(),
+                    _ => {
+                        self.err(file, vn, "exception values: expected a sequence");
+                        return None;
+                    }
+                },
+                None => Vec::new(),
+            };
+            out.push(Exception {
+                name,
+                fields,
+                comps,
+                values,
+                loc: Self::loc(file, e),
+            });
+        }
+        Some(out)
+    }
+
+    fn rule(&mut self, file: &str, item: &Y, name_node: &Y) {
+        let Some(name) = text(name_node) else {
+            self.err(file, item, "rule: expected a name");
+            return;
+        };
+        let enabled = match item.get("enabled") {
+            Some(e) => match e.as_bool() {
+                Some(b) => Some(b),
+                None => {
+                    self.err(file, e, "enabled: expected true or false");
+                    return;
+                }
+            },
+            None => None,
+        };
+        let mode = self.mode(
+            file,
+            item,
+            &["condition", "output", "desc", "tags", "exceptions"],
+            &[
+                "condition",
+                "output",
+                "desc",
+                "priority",
+                "tags",
+                "exceptions",
+                "enabled",
+                "source",
+                "warn_evttypes",
+                "skip-if-unknown-filter",
+                "capture",
+                "capture_duration",
+            ],
+        );
+        let keys: Vec<&str> = item.keys().map(|(k, _)| k).collect();
+        let only_enabled =
+            enabled.is_some() && keys.iter().all(|k| matches!(*k, "rule" | "enabled"));
+        let tags = match item.get("tags") {
+            Some(t) => match &t.y {
+                K::Seq(v) => v.iter().filter_map(text).collect(),
+                K::Null => Vec::new(),
+                _ => {
+                    self.err(file, t, "tags: expected a sequence of strings");
+                    return;
+                }
+            },
+            None => Vec::new(),
+        };
+        let priority = match item.get("priority") {
+            Some(p) => match text(p).as_deref().and_then(Priority::parse) {
+                Some(p) => Some(p),
+                None => {
+                    self.err(file, p, format!("invalid priority '{}': expected emergency, alert, critical, error, warning, notice, informational (info) or debug", text(p).unwrap_or_default()));
+                    return;
+                }
+            },
+            None => None,
+        };
+        let exceptions = match item.get("exceptions") {
+            Some(e) => match self.exceptions(file, e) {
+                Some(x) => x,
+                None => return,
+            },
+            None => Vec::new(),
+        };
+        let cond = self.string(file, item, "condition");
+        let output = self.string(file, item, "output");
+        let desc = self.string(file, item, "desc");
+        let source = self.string(file, item, "source");
+        let cond_loc = item.get("condition").map(|n| Self::loc(file, n));
+        let cond_nd = item.get("condition").and_then(cond_node);
+        let output_loc = item.get("output").map(|n| Self::loc(file, n));
+        if only_enabled && mode.is_none() {
+            match self.rules.iter_mut().find(|r| r.name == name) {
+                Some(r) => r.enabled = enabled.expect("only_enabled"),
+                None => self.err(
+                    file,
+                    item,
+                    format!(
+                        "rule '{name}' has 'enabled' key but no rule by that name already exists"
+                    ),
+                ),
+            }
+            return;
+        }
+        match mode {
+            Some(Err(())) => {}
+            Some(Ok(m)) => {
+                let Some(prev) = self.rules.iter_mut().find(|r| r.name == name) else {
+                    self.err(file, item, format!("rule '{name}' has 'append' or 'override' but no rule by that name already exists"));
+                    return;
+                };
+                let app = |k: &str| m.get(k).copied();
+                if let Some(c) = &cond {
+                    match app("condition") {
+                        Some(true) => {
+                            prev.cond = format!("{} {}", prev.cond, c.trim());
+                            prev.cond_node = None;
+                        }
+                        Some(false) => {
+                            prev.cond = c.trim().to_string();
+                            prev.cond_loc = cond_loc.clone().expect("condition given");
+                            prev.cond_node = cond_nd;
+                        }
+                        None => {}
+                    }
+                }
+                if let Some(o) = &output {
+                    match app("output") {
+                        Some(true) => prev.output = format!("{} {}", prev.output, o.trim()),
+                        Some(false) => {
+                            prev.output = o.trim().to_string();
+                            prev.output_loc = output_loc.clone().expect("output given");
+                        }
+                        None => {}
+                    }
+                }
+                if let Some(d) = &desc {
+                    match app("desc") {
+                        Some(true) => prev.desc = format!("{} {}", prev.desc, d.trim()),
+                        Some(false) => prev.desc = d.trim().to_string(),
+                        None => {}
+                    }
+                }
+                match app("tags") {
+                    Some(true) => prev.tags.extend(tags),
+                    Some(false) => prev.tags = tags,
+                    None => {}
+                }
+                if app("priority") == Some(false) {
+                    prev.priority = priority.expect("priority given");
+                }
+                if app("source") == Some(false) {
+                    prev.source = source.unwrap_or_default();
+                }
+                if let Some(e) = enabled {
+                    if app("enabled").is_some() || m.is_empty() || item.get("append").is_some() {
+                        prev.enabled = e;
+                    }
+                }
+                match app("exceptions") {
+                    Some(true) => {
+                        for ex in exceptions {
+                            match prev.exceptions.iter_mut().find(|p| p.name == ex.name) {
+                                Some(p) => {
+                                    if ex.fields.is_some() || ex.comps.is_some() {
+                                        let (f, l) = (ex.loc.file.clone(), ex.loc.line);
+                                        self.errors.push(RuleError { file: f, line: l, col: ex.loc.col, message: format!("exception '{}': cannot append fields or comps to an existing exception, only values", ex.name) });
+                                        return;
+                                    }
+                                    p.values.extend(ex.values);
+                                }
+                                None => prev.exceptions.push(ex),
+                            }
+                        }
+                    }
+                    Some(false) => prev.exceptions = exceptions,
+                    None => {}
+                }
+            }
+            None => {
+                let mut missing = Vec::new();
+                for k in ["condition", "output", "desc", "priority"] {
+                    if item.get(k).is_none() {
+                        missing.push(k);
+                    }
+                }
+                if !missing.is_empty() {
+                    self.err(
+                        file,
+                        item,
+                        format!("rule '{name}': missing {}", missing.join(", ")),
+                    );
+                    return;
+                }
+                let info = RuleInfo {
+                    name: name.clone(),
+                    desc: desc.unwrap_or_default().trim().to_string(),
+                    cond: cond.unwrap_or_default().trim().to_string(),
+                    output: output.unwrap_or_default().trim().to_string(),
+                    priority: priority.expect("checked"),
+                    tags,
+                    source: source.unwrap_or_else(|| "syscall".into()),
+                    enabled: enabled.unwrap_or(true),
+                    exceptions,
+                    loc: Self::loc(file, item),
+                    cond_loc: cond_loc.expect("checked"),
+                    cond_node: cond_nd,
+                    output_loc: output_loc.expect("checked"),
+                };
+                match self.rules.iter_mut().find(|r| r.name == name) {
+                    // a redefinition replaces the rule, keeping its place
+                    Some(prev) => *prev = info,
+                    None => self.rules.push(info),
+                }
+            }
+        }
+    }
+}
+
+/// For a condition written on one line: (line, column, quoted), so that a
+/// position inside the condition maps to the file.
+fn cond_node(n: &Y) -> Option<(usize, usize, bool)> {
+    match &n.y {
+        K::Scalar { text, plain } if !text.contains('\n') => Some((n.line, n.col, !plain)),
+        _ => None,
+    }
+}
+
+/// Falco's quoting of a list item when substituted: quoted if it has a blank
+/// and is not quoted already.
+fn quote_item(e: &str) -> String {
+    if e.contains(' ') && !e.starts_with('"') && !e.starts_with('\'') {
+        format!("\"{e}\"")
+    } else {
+        e.to_string()
+    }
+}
+
+/// Falco's `resolve_list`: every occurrence of the list's name delimited by
+/// blanks, parentheses, commas or `=` is replaced by its items.
+fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
+    const BLANKS: &[u8] = b" \t\n\r";
+    const DELIMS: &[u8] = b" \t\n\r(),=";
+    let mut used = false;
+    let mut start = cnd.find(name);
+    while let Some(mut st) = start {
+        let b = cnd.as_bytes();
+        let mut end = st + name.len();
+        if (st == 0 || DELIMS.contains(&b[st - 1])) && (end >= b.len() || DELIMS.contains(&b[end]))
+        {
+            while st > 0 && BLANKS.contains(&b[st - 1]) {
+                st -= 1;
+            }
+            while end < b.len() && BLANKS.contains(&b[end]) {
+                end += 1;
+            }
+            let sub = items
+                .iter()
+                .map(|v| quote_item(v))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if sub.is_empty() {
+                if st > 0 && b[st - 1] == b',' {
+                    st -= 1;
+                } else if end < b.len() && b[end] == b',' {
+                    end += 1;
+                }
+            }
+            let mut new = String::with_capacity(cnd.len() + sub.len());
+            if st > 0 {
+                new.push_str(&cnd[..st]);
+                new.push(' ');
+            }
+            new.push_str(&sub);
+            new.push(' ');
+            if end <= cnd.len() {
+                new.push_str(&cnd[end..]);
+            }
+            *cnd = new;
+            st += sub.len() + 1;
+            used = true;
+            start = cnd
+                .get(st + 1..)
+                .and_then(|r| r.find(name))
+                .map(|i| i + st + 1);
+        } else {
+            start = cnd
+                .get(st + 1..)
+                .and_then(|r| r.find(name))
+                .map(|i| i + st + 1);
+        }
+    }
+    used
+}
+
+/// Falco's exception conditions: `(cond) and not (...)` per exception.
+fn with_exceptions(cond: &str, exceptions: &[Exception]) -> Result<String, (Loc, String)> {
+    let mut c = format!("({cond})");
+    let is_list_op = |op: &str| matches!(op, "in" | "intersects" | "pmatch");
+    for ex in exceptions {
+        let mut icond = String::new();
+        match &ex.fields {
+            Some(ExVal::Item(field)) => {
+                let comp = match &ex.comps {
+                    Some(ExVal::Item(c)) => c.clone(),
+                    None => "in".into(),
+                    Some(ExVal::List(_)) => {
+                        return Err((
+                            ex.loc.clone(),
+                            format!(
+                            "exception '{}': comps must be one operator when fields is one field",
+                            ex.name
+                        ),
+                        ))
+                    }
+                };
+                for v in &ex.values {
+                    let ExVal::Item(v) = v else {
+                        return Err((
+                            ex.loc.clone(),
+                            "Expected values array to contain a list of strings".into(),
+                        ));
+                    };
+                    icond.push_str(if icond.is_empty() { "(" } else { ", " });
+                    if icond == "(" {
+                        icond = format!("({field} {comp} (");
+                    }
+                    icond.push_str(&quote_item(v));
+                }
+                if !icond.is_empty() {
+                    icond.push_str("))");
+                }
+            }
+            Some(ExVal::List(fields)) => {
+                let comps: Vec<String> = match &ex.comps {
+                    Some(ExVal::List(c)) => c
+                        .iter()
+                        .map(|x| match x {
+                            ExVal::Item(s) => Ok(s.clone()),
+                            ExVal::List(_) => Err((
+                                ex.loc.clone(),
+                                format!("exception '{}': comps must be operators", ex.name),
+                            )),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    None => vec!["=".into(); fields.len()],
+                    Some(ExVal::Item(_)) => {
+                        return Err((
+                            ex.loc.clone(),
+                            format!(
+                                "exception '{}': comps must be a list when fields is a list",
+                                ex.name
+                            ),
+                        ))
+                    }
+                };
+                if comps.len() != fields.len() {
+                    return Err((
+                        ex.loc.clone(),
+                        format!(
+                            "exception '{}': fields and comps lists must have equal length",
+                            ex.name
+                        ),
+                    ));
+                }
+                icond.push('(');
+                for values in &ex.values {
+                    let ExVal::List(vals) = values else {
+                        return Err((
+                            ex.loc.clone(),
+                            format!(
+                                "exception '{}': each value must be a list as long as fields",
+                                ex.name
+                            ),
+                        ));
+                    };
+                    if vals.len() != fields.len() {
+                        return Err((
+                            ex.loc.clone(),
+                            "Fields and values lists must have equal length".into(),
+                        ));
+                    }
+                    if icond != "(" {
+                        icond.push_str(" or ");
+                    }
+                    icond.push('(');
+                    for (k, field) in fields.iter().enumerate() {
+                        let ExVal::Item(field) = field else {
+                            return Err((
+                                ex.loc.clone(),
+                                format!("exception '{}': fields must be field names", ex.name),
+                            ));
+                        };
+                        if k > 0 {
+                            icond.push_str(" and ");
+                        }
+                        let v = match &vals[k] {
+                            ExVal::List(l) => {
+                                let items: Vec<String> = l
+                                    .iter()
+                                    .map(|x| match x {
+                                        ExVal::Item(s) => quote_item(s),
+                                        ExVal::List(_) => String::new(),
+                                    })
+                                    .collect();
+                                format!("({})", items.join(", "))
+                            }
+                            ExVal::Item(s) => {
+                                if is_list_op(&comps[k]) {
+                                    if s.starts_with('(') {
+                                        s.clone()
+                                    } else {
+                                        format!("({s})")
+                                    }
+                                } else {
+                                    quote_item(s)
+                                }
+                            }
+                        };
+                        icond.push_str(&format!(" {field} {} {v}", comps[k]));
+                    }
+                    icond.push(')');
+                }
+                icond.push(')');
+                if icond == "()" {
+                    icond.clear();
+                }
+            }
+            None => {
+                return Err((
+                    ex.loc.clone(),
+                    format!("exception '{}': must have fields", ex.name),
+                ))
+            }
+        }
+        if !icond.is_empty() {
+            c.push_str(" and not ");
+            c.push_str(&icond);
+        }
+    }
+    Ok(c)
+}
+
+/// Replace macro references with their (already resolved) conditions.
+fn resolve_macros(
+    e: &mut Expr,
+    macros: &HashMap<String, Expr>,
+    used: &mut HashSet<String>,
+) -> Result<(), (String, Pos)> {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v
+            .iter_mut()
+            .try_for_each(|c| resolve_macros(c, macros, used)),
+        Expr::Not(n) => resolve_macros(n, macros, used),
+        Expr::Ident { name, pos } => match macros.get(name.as_str()) {
+            Some(m) => {
+                used.insert(name.clone());
+                *e = m.clone();
+                Ok(())
+            }
+            None => Err((format!("Undefined macro '{name}' used in filter."), *pos)),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Where a position inside a condition is in the file.
+fn place(
+    loc: &Loc,
+    node: Option<(usize, usize, bool)>,
+    expanded_same: bool,
+    pos: Pos,
+    msg: String,
+) -> RuleError {
+    match node {
+        Some((line, col, quoted)) if expanded_same && pos.line == 1 => RuleError {
+            file: loc.file.clone(),
+            line,
+            col: col + pos.col as usize - 1 + usize::from(quoted),
+            message: msg,
+        },
+        _ => RuleError {
+            file: loc.file.clone(),
+            line: loc.line,
+            col: loc.col,
+            message: format!("{msg} (condition line {}, column {})", pos.line, pos.col),
+        },
+    }
+}
+
+/// Load rules files, in order: `(name, text)` pairs.
+pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
+    let mut col = Collector::default();
+    for (name, text) in files {
+        col.file(name, text);
+    }
+    if !col.errors.is_empty() {
+        return Err(col.errors);
+    }
+    let mut errors = Vec::new();
+    // lists, one level of expansion (Falco's compile_list_infos)
+    let mut lists: Vec<(String, Vec<String>)> = Vec::new();
+    let mut used_lists: HashSet<String> = HashSet::new();
+    for name in &col.list_order {
+        let l = &col.lists[name];
+        let mut items = Vec::new();
+        for it in &l.items {
+            match col.lists.get(it) {
+                Some(r) if r.index < l.visibility => {
+                    used_lists.insert(it.clone());
+                    items.extend(r.items.iter().cloned());
+                }
+                _ => items.push(it.clone()),
+            }
+        }
+        lists.push((name.clone(), items));
+    }
+    let expand = |cond: &str, used: &mut HashSet<String>| -> String {
+        let mut c = cond.to_string();
+        for (name, items) in &lists {
+            if resolve_list(&mut c, name, items) {
+                used.insert(name.clone());
+            }
+        }
+        c
+    };
+    // macros, in order, each seeing the macros defined before it
+    let mut resolved: HashMap<String, Expr> = HashMap::new();
+    let mut used_macros = HashSet::new();
+    let mut order: Vec<&String> = col.macro_order.iter().collect();
+    order.sort_by_key(|n| col.macros[n.as_str()].index);
+    for name in order {
+        let m = &col.macros[name.as_str()];
+        let text = expand(&m.cond, &mut used_lists);
+        let same = text == m.cond;
+        let mut e = match condition::parse(&text) {
+            Ok(e) => e,
+            Err(pe) => {
+                errors.push(place(
+                    &m.loc,
+                    m.cond_node,
+                    same,
+                    pe.pos,
+                    format!("macro '{name}': {}", pe.message),
+                ));
+                continue;
+            }
+        };
+        let visible: HashMap<String, Expr> = resolved
+            .iter()
+            .filter(|(n, _)| col.macros[n.as_str()].index < m.visibility)
+            .map(|(n, e)| (n.clone(), e.clone()))
+            .collect();
+        if let Err((msg, pos)) = resolve_macros(&mut e, &visible, &mut used_macros) {
+            errors.push(place(
+                &m.loc,
+                m.cond_node,
+                same,
+                pos,
+                format!("macro '{name}': {msg}"),
+            ));
+            continue;
+        }
+        resolved.insert(name.clone(), e);
+    }
+    let mut rs = Ruleset {
+        warnings: col.warnings,
+        macros: col.macros.len(),
+        lists: col.lists.len(),
+        ..Ruleset::default()
+    };
+    for r in &col.rules {
+        if r.source != "syscall" {
+            rs.other_source.push(r.name.clone());
+            continue;
+        }
+        let cond = if r.exceptions.is_empty() {
+            r.cond.clone()
+        } else {
+            match with_exceptions(&r.cond, &r.exceptions) {
+                Ok(c) => c,
+                Err((loc, m)) => {
+                    errors.push(RuleError {
+                        file: loc.file,
+                        line: loc.line,
+                        col: loc.col,
+                        message: format!("rule '{}': {m}", r.name),
+                    });
+                    continue;
+                }
+            }
+        };
+        let text = expand(&cond, &mut used_lists);
+        let same = text == r.cond;
+        let mut e = match condition::parse(&text) {
+            Ok(e) => e,
+            Err(pe) => {
+                errors.push(place(
+                    &r.cond_loc,
+                    r.cond_node,
+                    same,
+                    pe.pos,
+                    format!("rule '{}': {}", r.name, pe.message),
+                ));
+                continue;
+            }
+        };
+        if let Err((msg, pos)) = resolve_macros(&mut e, &resolved, &mut used_macros) {
+            errors.push(place(
+                &r.cond_loc,
+                r.cond_node,
+                same,
+                pos,
+                format!("rule '{}': {msg}", r.name),
+            ));
+            continue;
+        }
+        let node = match eval::compile(&e) {
+            Ok(n) => n,
+            Err(ce) => {
+                errors.push(place(
+                    &r.cond_loc,
+                    r.cond_node,
+                    same,
+                    ce.pos,
+                    format!("rule '{}': {}", r.name, ce.message),
+                ));
+                continue;
+            }
+        };
+        let output = match Format::parse(&r.output) {
+            Ok(f) => f,
+            Err(m) => {
+                errors.push(RuleError {
+                    file: r.output_loc.file.clone(),
+                    line: r.output_loc.line,
+                    col: r.output_loc.col,
+                    message: format!("rule '{}': output: {m}", r.name),
+                });
+                continue;
+            }
+        };
+        let mut missing = Vec::new();
+        node.missing(&mut missing);
+        let evttypes = node.evttypes();
+        let possible = node.possible();
+        rs.rules.push(Rule {
+            possible,
+            name: r.name.clone(),
+            desc: r.desc.clone(),
+            priority: r.priority,
+            tags: r.tags.clone(),
+            source: r.source.clone(),
+            enabled: r.enabled,
+            output,
+            cond: node,
+            missing,
+            evttypes,
+            file: r.loc.file.clone(),
+            line: r.loc.line,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(rs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(src: &str) -> Result<Ruleset, Vec<RuleError>> {
+        load(&[("r.yaml".to_string(), src.to_string())])
+    }
+
+    #[test]
+    fn lists_are_substituted_as_falco_does() {
+        let mut c = "proc.name in (shell_binaries, x) and a".to_string();
+        assert!(resolve_list(
+            &mut c,
+            "shell_binaries",
+            &["sh".into(), "my shell".into()]
+        ));
+        assert_eq!(c, "proc.name in ( sh, \"my shell\" , x) and a");
+        let mut c = "proc.name in (empty, x)".to_string();
+        resolve_list(&mut c, "empty", &[]);
+        assert!(condition::parse(&c).is_ok(), "{c}");
+    }
+
+    #[test]
+    fn appends_overrides_and_exceptions() {
+        let rs = one(
+            "- list: l\n  items: [a]\n- list: l\n  items: [b]\n  append: true\n\
+             - macro: m\n  condition: proc.name in (l)\n\
+             - rule: r\n  desc: d\n  condition: m\n  output: o %proc.name\n  priority: WARNING\n\
+               \x20 exceptions:\n  - name: e\n    fields: [proc.pname]\n    values: [[bash]]\n\
+             - rule: r\n  condition: and evt.type=execve\n  override:\n    condition: append\n\
+             - rule: r\n  enabled: false\n",
+        )
+        .unwrap();
+        assert_eq!(rs.rules.len(), 1);
+        let r = &rs.rules[0];
+        assert!(!r.enabled);
+        assert_eq!(r.evttypes, Some(["execve".to_string()].into()));
+    }
+
+    #[test]
+    fn errors_carry_file_line_column() {
+        let e = one(
+            "- rule: r\n  desc: d\n  condition: proc.nmae = x\n  output: o\n  priority: INFO\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "r.yaml:3:14: rule 'r': nonexistent field proc.nmae"
+        );
+        let e = one("- rule: r\n  desc: d\n  condition: evt.type = execve and nope\n  output: o\n  priority: INFO\n").unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "r.yaml:3:36: rule 'r': Undefined macro 'nope' used in filter."
+        );
+        let e =
+            one("- rule: r\n  desc: d\n  condition: \"a andb\"\n  output: o\n  priority: INFO\n")
+                .unwrap_err();
+        assert_eq!((e[0].line, e[0].col), (3, 20));
+        let e = one("- rule: r\n  desc: d\n  condition: x.y = 1\n  output: o\n  priority: LOUD\n")
+            .unwrap_err();
+        assert!(e[0].message.contains("invalid priority 'LOUD'"), "{e:?}");
+        let e = one("- required_engine_version: 99.0.0\n").unwrap_err();
+        assert!(e[0].message.contains("engine version"));
+    }
+}
