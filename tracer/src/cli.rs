@@ -11,7 +11,10 @@ use std::ffi::OsString;
 
 pub const USAGE: &str = "\
 usage: kiltx-tracer run [OPTIONS] -- CMD [ARG]...
-       kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH
+       kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH [RULE OPTIONS]
+       kiltx-tracer collect --replay FILE|- [RULE OPTIONS]
+       kiltx-tracer rules validate FILE...
+       kiltx-tracer rules list FILE...
        kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths] [--io-uring MODE]
 
 run: start CMD (PATH is searched) under ptrace + seccomp and report the
@@ -42,7 +45,25 @@ options for run:
   --stats-interval SECS      periodic stats event (default 10; 0 = only at exit)
 
 collect: accept events from any number of tracers and write them to stdout,
-one line at a time, until SIGTERM.
+one line at a time, until SIGTERM (--replay: read events from a file, or
+stdin, to its end). With --rules, evaluate Falco rules over them and write
+alerts (Falco's JSON) instead.
+
+rule options for collect:
+  --rules FILE               a Falco rules file (repeatable; loaded in order)
+  --raw-events               also write every event (default with rules: alerts only)
+  --min-priority P           evaluate only rules at least this severe (emergency,
+                             alert, critical, error, warning, notice,
+                             informational, debug; default debug)
+  --rule-matching MODE       first (default: the first matching rule in file
+                             order alerts) | all
+  --stats-interval SECS      periodic stats line with rules (default 60; 0 = only
+                             at exit)
+  --hostname NAME            the alerts' hostname (default: this host's name)
+
+rules validate: load the files (exit 0, or 2 with file:line:column), and say
+which rules use fields kiltx cannot supply. rules list: one line per rule:
+name, priority, enabled, event types, fields kiltx cannot supply.
 
 environment: KILTX_CONTAINER_NAME is copied into every event as \"container\".
 exit status: CMD's status; 1 if the tracer could not start CMD; 2 on bad usage.
@@ -84,7 +105,9 @@ impl Default for RunOpts {
 /// A parsed command line.
 pub enum Cmd {
     Run(RunOpts),
-    Collect(collect::Listen),
+    Collect(collect::Opts),
+    /// `rules validate|list FILE...`
+    Rules(bool, Vec<std::path::PathBuf>),
     /// `syscalls`: the profile, whether read-only opens stop, io_uring.
     Syscalls(Profile, bool, IoUring),
     Help,
@@ -107,13 +130,20 @@ pub fn main(args: Vec<OsString>) -> i32 {
             print_syscalls(p, read_only, u);
             0
         }
-        Ok(Cmd::Collect(l)) => match collect::run(l) {
+        Ok(Cmd::Collect(o)) => match collect::run(o) {
             Ok(()) => 0,
+            Err(e @ Error::Rules(_)) => {
+                for l in e.to_string().lines() {
+                    crate::warn!("kiltx-tracer: {l}");
+                }
+                2
+            }
             Err(e) => {
                 crate::warn!("kiltx-tracer: {e}");
                 1
             }
         },
+        Ok(Cmd::Rules(list, files)) => rules(list, &files),
         Ok(Cmd::Run(o)) => match crate::run::run(o) {
             Ok(status) => status,
             Err(Error::Usage(m)) => {
@@ -130,6 +160,49 @@ pub fn main(args: Vec<OsString>) -> i32 {
             2
         }
     }
+}
+
+/// `kiltx-tracer rules validate|list FILE...`
+fn rules(list: bool, files: &[std::path::PathBuf]) -> i32 {
+    let rs = match collect::load_rules(files) {
+        Ok(rs) => rs,
+        Err(e) => {
+            for l in e.to_string().lines() {
+                crate::warn!("kiltx-tracer: {l}");
+            }
+            return 2;
+        }
+    };
+    if list {
+        for r in &rs.rules {
+            let types = match &r.evttypes {
+                Some(t) => {
+                    let mut v: Vec<&str> = t.iter().map(String::as_str).collect();
+                    v.sort_unstable();
+                    v.join(",")
+                }
+                None => "*".into(),
+            };
+            let status = match (r.missing.is_empty(), r.possible) {
+                (true, _) => "ok".to_string(),
+                (false, true) => format!("partial: {}", r.missing.join(",")),
+                (false, false) => format!("never: {}", r.missing.join(",")),
+            };
+            crate::out!(
+                "{}\t{}\t{}\t{}\t{}",
+                r.name,
+                r.priority.word(),
+                if r.enabled { "enabled" } else { "disabled" },
+                types,
+                status
+            );
+        }
+    } else {
+        for l in collect::report(&rs) {
+            crate::out!("{l}");
+        }
+    }
+    0
 }
 
 /// Leave with `code`, without running destructors (the sink has been drained
@@ -182,6 +255,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Cmd, Error> {
         "-h" | "--help" | "help" => Ok(Cmd::Help),
         "-V" | "--version" => Ok(Cmd::Version),
         "collect" => parse_collect(it),
+        "rules" => parse_rules(it),
         "syscalls" => parse_syscalls(it),
         "run" => parse_run(it),
         other => Err(usage(format!("unknown command '{other}'"))),
@@ -210,32 +284,101 @@ fn parse_io_uring(v: &str) -> Result<IoUring, Error> {
     IoUring::parse(v).ok_or_else(|| usage(format!("--io-uring {v}: expected trace or deny")))
 }
 
-/// `kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH`
+/// `kiltx-tracer collect --listen tcp://HOST:PORT|unix:PATH | --replay FILE [rule options]`
 fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
-    let mut listen = None;
+    let mut input = None;
+    let mut rules = Vec::new();
+    let mut raw_events = false;
+    let mut min_priority = kiltx_rules::Priority::Debug;
+    let mut matching = kiltx_rules::Matching::First;
+    let mut stats_interval = 60;
+    let mut hostname = None;
     while let Some(a) = it.next() {
         let a = a.to_string_lossy().into_owned();
         let (key, inline) = split_inline(&a);
-        match key.as_str() {
-            "--listen" => {
-                let v = match inline {
-                    Some(v) => v,
-                    None => {
-                        next_str(&mut it).ok_or_else(|| usage("--listen needs a value".into()))?
-                    }
-                };
-                listen = Some(collect::Listen::parse(&v).ok_or_else(|| {
-                    usage(format!(
-                        "--listen {v}: expected tcp://HOST:PORT or unix:PATH"
-                    ))
-                })?);
+        let mut value = |name: &str| -> Result<String, Error> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => next_str(&mut it).ok_or_else(|| usage(format!("{name} needs a value"))),
             }
+        };
+        match key.as_str() {
+            "--listen" | "--replay" if input.is_some() => {
+                return Err(usage("collect: give one of --listen and --replay".into()))
+            }
+            "--listen" => {
+                let v = value("--listen")?;
+                input = Some(collect::Input::Listen(
+                    collect::Listen::parse(&v).ok_or_else(|| {
+                        usage(format!(
+                            "--listen {v}: expected tcp://HOST:PORT or unix:PATH"
+                        ))
+                    })?,
+                ));
+            }
+            "--replay" => input = Some(collect::Input::Replay(value("--replay")?.into())),
+            "--rules" => rules.push(value("--rules")?.into()),
+            "--raw-events" => raw_events = true,
+            "--min-priority" => {
+                let v = value("--min-priority")?;
+                min_priority = kiltx_rules::Priority::parse(&v).ok_or_else(|| {
+                    usage(format!("--min-priority {v}: expected emergency, alert, critical, error, warning, notice, informational or debug"))
+                })?;
+            }
+            "--rule-matching" => {
+                let v = value("--rule-matching")?;
+                matching = match v.as_str() {
+                    "first" => kiltx_rules::Matching::First,
+                    "all" => kiltx_rules::Matching::All,
+                    _ => return Err(usage(format!("--rule-matching {v}: expected first or all"))),
+                };
+            }
+            "--stats-interval" => {
+                let v = value("--stats-interval")?;
+                stats_interval = v.parse().map_err(|_| {
+                    usage(format!("--stats-interval {v}: expected seconds (integer)"))
+                })?;
+            }
+            "--hostname" => hostname = Some(value("--hostname")?),
             "-h" | "--help" => return Ok(Cmd::Help),
             _ => return Err(usage(format!("collect: unexpected argument '{a}'"))),
         }
     }
-    let listen = listen.ok_or_else(|| usage("collect: --listen is required".into()))?;
-    Ok(Cmd::Collect(listen))
+    let input = input.ok_or_else(|| usage("collect: --listen (or --replay) is required".into()))?;
+    if rules.is_empty() && raw_events {
+        return Err(usage(
+            "collect: --raw-events needs --rules (without rules every event is written)".into(),
+        ));
+    }
+    Ok(Cmd::Collect(collect::Opts {
+        input,
+        rules,
+        raw_events,
+        min_priority,
+        matching,
+        stats_interval,
+        hostname,
+    }))
+}
+
+/// `kiltx-tracer rules validate|list FILE...`
+fn parse_rules(mut it: Args) -> Result<Cmd, Error> {
+    let list = match next_str(&mut it).as_deref() {
+        Some("validate") => false,
+        Some("list") => true,
+        Some("-h" | "--help") => return Ok(Cmd::Help),
+        Some(other) => {
+            return Err(usage(format!(
+                "rules: unknown command '{other}' (validate or list)"
+            )))
+        }
+        None => return Err(usage("rules: validate or list?".into())),
+    };
+    let files: Vec<std::path::PathBuf> = it.map(std::path::PathBuf::from).collect();
+    if files.is_empty() {
+        return Err(usage("rules: no rules file given".into()));
+    }
+    Ok(Cmd::Rules(list, files))
 }
 
 /// `kiltx-tracer syscalls [--profile P] [--no-default-sensitive-paths] [--io-uring MODE]`

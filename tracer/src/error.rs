@@ -15,6 +15,8 @@ pub enum Error {
     Sink(String),
     /// The collector could not listen or write.
     Collect(String),
+    /// Bad rules files (or unreadable ones): exit status 2.
+    Rules(String),
     /// Anything else the kernel refused.
     Os(String),
 }
@@ -38,6 +40,7 @@ impl fmt::Display for Error {
             Error::Spawn(m) => write!(f, "cannot start the application: {m}"),
             Error::Sink(m) => write!(f, "cannot open the event sink: {m}"),
             Error::Collect(m) => write!(f, "collector: {m}"),
+            Error::Rules(m) => write!(f, "{m}"),
             Error::Os(m) => write!(f, "{m}"),
         }
     }

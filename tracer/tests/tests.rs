@@ -21,3 +21,5 @@ mod ground_truth;
 mod lifecycle;
 // Following the process tree: many processes, threads, vfork, clone3.
 mod process_tree;
+// Falco rules in the collector: validate, list, replay, live alerts.
+mod rules;
