@@ -111,12 +111,9 @@ impl Engine {
     /// alerts.
     pub fn process(&mut self, line: &[u8], out: &mut Vec<u8>) -> usize {
         self.stats.events += 1;
-        let v: Value = match serde_json::from_slice(line) {
-            Ok(v) => v,
-            Err(_) => {
-                self.stats.invalid += 1;
-                return 0;
-            }
+        let Some(v) = crate::json::parse(line) else {
+            self.stats.invalid += 1;
+            return 0;
         };
         let Some(ev) = Ev::new(&v) else {
             self.stats.invalid += 1;
@@ -125,7 +122,7 @@ impl Engine {
         match ev.kind {
             "syscall" | "process" => {}
             "stats" => {
-                if let Some(d) = ev.arg("dropped").and_then(Value::as_u64) {
+                if let Some(d) = ev.arg("dropped").and_then(crate::json::J::as_u64) {
                     let key = ev.container.unwrap_or("").to_string();
                     let prev = self.dropped.insert(key, d).unwrap_or(0);
                     self.stats.tracer_dropped = self.stats.tracer_dropped + d - prev.min(d);

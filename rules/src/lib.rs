@@ -14,6 +14,7 @@ pub mod condition;
 pub mod engine;
 pub mod eval;
 pub mod fields;
+pub mod json;
 pub mod output;
 pub mod ruleset;
 pub mod state;

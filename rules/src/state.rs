@@ -9,7 +9,7 @@
 //! JSON line) and the extraction of every supported field from an event and
 //! this state ([`Ctx::extract`]).
 use crate::fields::F;
-use serde_json::{Map, Value};
+use crate::json::{Obj, J};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -23,7 +23,7 @@ pub const MAX_ANCESTORS: usize = 64;
 
 /// An event: a view over one parsed JSON line of `kiltx-tracer`.
 pub struct Ev<'a> {
-    pub raw: &'a Map<String, Value>,
+    pub raw: &'a Obj<'a>,
     /// `syscall`, `process`, `stats`, `tracer`, `collector`.
     pub kind: &'a str,
     /// The syscall as the tracer names it.
@@ -39,22 +39,22 @@ pub struct Ev<'a> {
     pub ppid: Option<i64>,
     pub comm: Option<&'a str>,
     pub exe: Option<&'a str>,
-    pub args: Option<&'a Map<String, Value>>,
+    pub args: Option<&'a Obj<'a>>,
     pub result: Option<i64>,
     pub errno: Option<&'a str>,
 }
 
-fn s<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
-    m.get(k).and_then(Value::as_str)
+fn s<'a>(m: &'a Obj<'a>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(J::as_str)
 }
 
-fn i(m: &Map<String, Value>, k: &str) -> Option<i64> {
-    m.get(k).and_then(Value::as_i64)
+fn i(m: &Obj, k: &str) -> Option<i64> {
+    m.get(k).and_then(J::as_i64)
 }
 
 impl<'a> Ev<'a> {
     /// `None` for a line that is not an object.
-    pub fn new(v: &'a Value) -> Option<Ev<'a>> {
+    pub fn new(v: &'a J<'a>) -> Option<Ev<'a>> {
         let raw = v.as_object()?;
         let kind = s(raw, "type").unwrap_or("");
         let syscall = s(raw, "syscall").unwrap_or("");
@@ -63,7 +63,7 @@ impl<'a> Ev<'a> {
             _ => syscall,
         };
         let ts = s(raw, "ts").unwrap_or("");
-        let result = if raw.get("result_captured").and_then(Value::as_bool) == Some(false) {
+        let result = if raw.get("result_captured").and_then(J::as_bool) == Some(false) {
             None
         } else {
             i(raw, "result")
@@ -82,22 +82,22 @@ impl<'a> Ev<'a> {
             ppid: i(raw, "ppid"),
             comm: s(raw, "comm"),
             exe: s(raw, "exe"),
-            args: raw.get("args").and_then(Value::as_object),
+            args: raw.get("args").and_then(J::as_object),
             result,
             errno: s(raw, "errno"),
         })
     }
 
-    pub fn arg(&self, k: &str) -> Option<&'a Value> {
+    pub fn arg(&self, k: &str) -> Option<&'a J<'a>> {
         self.args?.get(k).filter(|v| !v.is_null())
     }
 
     pub fn arg_str(&self, k: &str) -> Option<&'a str> {
-        self.arg(k).and_then(Value::as_str)
+        self.arg(k).and_then(J::as_str)
     }
 
     /// An event key that the tracer may put in `args` or at the top level.
-    pub fn key(&self, k: &str) -> Option<&'a Value> {
+    pub fn key(&self, k: &str) -> Option<&'a J<'a>> {
         self.arg(k)
             .or_else(|| self.raw.get(k).filter(|v| !v.is_null()))
     }
@@ -113,15 +113,15 @@ impl<'a> Ev<'a> {
     /// Whether the flags argument names `flag`.
     pub fn has_flag(&self, flag: &str) -> bool {
         match self.arg("flags") {
-            Some(Value::Array(a)) => a.iter().any(|f| f.as_str() == Some(flag)),
-            Some(Value::String(s)) => s.split('|').any(|f| f == flag),
+            Some(J::Arr(a)) => a.iter().any(|f| f.as_str() == Some(flag)),
+            Some(J::Str(s)) => s.split('|').any(|f| f == flag),
             _ => false,
         }
     }
 
     /// The socket address this event is about, and whether it is the peer
     /// (`accept`) rather than the address named by the call.
-    fn sockaddr(&self) -> Option<(&'a Map<String, Value>, &'static str)> {
+    fn sockaddr(&self) -> Option<(&'a Obj<'a>, &'static str)> {
         let role = match self.syscall {
             "connect" | "sendto" | "sendmsg" => "server",
             "bind" => "local-server",
@@ -261,7 +261,7 @@ pub struct State {
     pub containers: HashMap<String, ContainerState>,
 }
 
-fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+fn strings(v: Option<&J>) -> Option<Vec<String>> {
     Some(
         v?.as_array()?
             .iter()
@@ -302,10 +302,10 @@ impl State {
         }
         match (ev.kind, ev.syscall) {
             ("process", "fork" | "vfork" | "clone" | "clone3") => {
-                if ev.arg("thread").and_then(Value::as_bool) == Some(true) {
+                if ev.arg("thread").and_then(J::as_bool) == Some(true) {
                     return;
                 }
-                let Some(child) = ev.arg("child_pid").and_then(Value::as_i64) else {
+                let Some(child) = ev.arg("child_pid").and_then(J::as_i64) else {
                     return;
                 };
                 let mut p = cs.procs.get(&pid).cloned().unwrap_or_default();
@@ -321,23 +321,23 @@ impl State {
                 p.comm = ev.comm.unwrap_or("").to_string();
                 p.exepath = ev
                     .key("exe_after")
-                    .and_then(Value::as_str)
+                    .and_then(J::as_str)
                     .or(ev.exe)
                     .unwrap_or("")
                     .to_string();
                 if let Some(a) = strings(ev.arg("argv")) {
                     p.argv = a;
                 }
-                if let Some(c) = ev.key("cwd").and_then(Value::as_str) {
+                if let Some(c) = ev.key("cwd").and_then(J::as_str) {
                     p.cwd = Some(c.to_string());
                 }
-                if let Some(t) = ev.key("tty").and_then(Value::as_i64) {
+                if let Some(t) = ev.key("tty").and_then(J::as_i64) {
                     p.tty = Some(t);
                 }
-                if let Some(u) = ev.key("user").and_then(Value::as_str) {
+                if let Some(u) = ev.key("user").and_then(J::as_str) {
                     p.user = Some(u.to_string());
                 }
-                if let Some(g) = ev.key("group").and_then(Value::as_str) {
+                if let Some(g) = ev.key("group").and_then(J::as_str) {
                     p.group = Some(g.to_string());
                 }
             }
@@ -369,12 +369,12 @@ impl State {
     pub fn after(&mut self, ev: &Ev) {
         let key = ev.container.unwrap_or("");
         match (ev.kind, ev.syscall) {
-            ("process", "exit") if ev.arg("thread").and_then(Value::as_bool) != Some(true) => {
+            ("process", "exit") if ev.arg("thread").and_then(J::as_bool) != Some(true) => {
                 if let (Some(cs), Some(pid)) = (self.containers.get_mut(key), ev.pid) {
                     cs.procs.remove(&pid);
                 }
             }
-            ("stats", _) if ev.arg("final").and_then(Value::as_bool) == Some(true) => {
+            ("stats", _) if ev.arg("final").and_then(J::as_bool) == Some(true) => {
                 // the tracer is gone, and with it every process of that container
                 if let Some(cs) = self.containers.get_mut(key) {
                     cs.procs.clear();
@@ -393,8 +393,8 @@ impl State {
 /// `container_id`, `image`, `image_digest`, `task_arn`, `cluster`.
 fn learn_meta(m: &mut Meta, ev: &Ev) {
     let Some(args) = ev.args else { return };
-    let src = args.get("ecs").and_then(Value::as_object).unwrap_or(args);
-    let get = |k: &str| src.get(k).and_then(Value::as_str).map(str::to_string);
+    let src = args.get("ecs").and_then(J::as_object).unwrap_or(args);
+    let get = |k: &str| src.get(k).and_then(J::as_str).map(str::to_string);
     m.container_id = get("container_id").or(m.container_id.take());
     m.image = get("image").or(m.image.take());
     m.image_digest = get("image_digest").or(m.image_digest.take());
@@ -493,13 +493,13 @@ fn basename(p: &str) -> &str {
 
 /// A JSON argument rendered as Falco renders arguments: flags joined with
 /// `|`, lists with spaces, socket addresses as `ip:port` or the path.
-pub fn render(v: &Value) -> Option<Cow<'_, str>> {
+pub fn render<'v>(v: &'v J) -> Option<Cow<'v, str>> {
     Some(match v {
-        Value::Null => return None,
-        Value::String(s) => Cow::Borrowed(s.as_str()),
-        Value::Number(n) => Cow::Owned(n.to_string()),
-        Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Value::Array(a) => {
+        J::Null => return None,
+        J::Str(s) => Cow::Borrowed(s.as_ref()),
+        J::Num(n) => Cow::Borrowed(*n),
+        J::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        J::Arr(a) => {
             let parts: Vec<String> = a
                 .iter()
                 .filter_map(|x| render(x).map(Cow::into_owned))
@@ -513,19 +513,22 @@ pub fn render(v: &Value) -> Option<Cow<'_, str>> {
             });
             Cow::Owned(parts.join(if all_flags && !a.is_empty() { "|" } else { " " }))
         }
-        Value::Object(o) => {
-            if let Some(p) = o.get("path").and_then(Value::as_str) {
-                Cow::Borrowed(p)
-            } else {
-                let addr = o.get("address").and_then(Value::as_str).unwrap_or("");
-                match o.get("port").and_then(Value::as_i64) {
-                    Some(port) if addr.contains(':') => Cow::Owned(format!("[{addr}]:{port}")),
-                    Some(port) => Cow::Owned(format!("{addr}:{port}")),
-                    None => Cow::Borrowed(addr),
-                }
-            }
-        }
+        J::Obj(o) => render_addr(o),
     })
+}
+
+/// A socket address as Falco writes it: `ip:port`, `[ip6]:port`, or the path.
+pub fn render_addr<'v>(o: &'v Obj) -> Cow<'v, str> {
+    if let Some(p) = o.get("path").and_then(J::as_str) {
+        Cow::Borrowed(p)
+    } else {
+        let addr = o.get("address").and_then(J::as_str).unwrap_or("");
+        match o.get("port").and_then(J::as_i64) {
+            Some(port) if addr.contains(':') => Cow::Owned(format!("[{addr}]:{port}")),
+            Some(port) => Cow::Owned(format!("{addr}:{port}")),
+            None => Cow::Borrowed(addr),
+        }
+    }
 }
 
 /// Falco's argument names, as the tracer spells them for that syscall.
@@ -575,7 +578,7 @@ impl<'a> Ctx<'a> {
             return Some("file");
         }
         if let Some((a, _)) = self.ev.sockaddr() {
-            return a.get("family").and_then(Value::as_str);
+            return a.get("family").and_then(J::as_str);
         }
         None
     }
@@ -585,10 +588,10 @@ impl<'a> Ctx<'a> {
         let Some((a, role)) = self.ev.sockaddr() else {
             return (None, None);
         };
-        let Some(addr) = a.get("address").and_then(Value::as_str) else {
+        let Some(addr) = a.get("address").and_then(J::as_str) else {
             return (None, None);
         };
-        let side = Some((addr, a.get("port").and_then(Value::as_i64)));
+        let side = Some((addr, a.get("port").and_then(J::as_i64)));
         match role {
             "client" => (None, side),
             _ => (side, None),
@@ -668,7 +671,7 @@ impl<'a> Ctx<'a> {
                     Err(_) => ev.arg(arg_key(ev.syscall, name)),
                 };
                 match v {
-                    Some(Value::Number(n)) if f == F::EvtRawarg => one(n.as_i64().map(V::N)),
+                    Some(J::Num(n)) if f == F::EvtRawarg => one(n.parse().ok().map(V::N)),
                     Some(v) => one(render(v).map(V::S)),
                     None => Ext::None,
                 }
@@ -781,7 +784,7 @@ impl<'a> Ctx<'a> {
             F::ProcCwd => one(self.proc_().and_then(|p| p.cwd.as_deref()).map(st)),
             F::ProcTty => one(ev
                 .key("tty")
-                .and_then(Value::as_i64)
+                .and_then(J::as_i64)
                 .or_else(|| self.proc_().and_then(|p| p.tty))
                 .map(V::N)),
             F::ProcDuration | F::ProcStartTs => {
@@ -804,17 +807,17 @@ impl<'a> Ctx<'a> {
             }
             F::ThreadTid => one(ev.tid.map(V::N)),
             F::ThreadIsMain => one(ev.tid.zip(ev.pid).map(|(t, p)| V::B(t == p))),
-            F::UserUid => one(ev.raw.get("euid").and_then(Value::as_i64).map(V::N)),
-            F::GroupGid => one(ev.raw.get("egid").and_then(Value::as_i64).map(V::N)),
+            F::UserUid => one(ev.raw.get("euid").and_then(J::as_i64).map(V::N)),
+            F::GroupGid => one(ev.raw.get("egid").and_then(J::as_i64).map(V::N)),
             F::UserName => one(ev
                 .key("user")
-                .and_then(Value::as_str)
+                .and_then(J::as_str)
                 .or_else(|| self.proc_().and_then(|p| p.user.as_deref()))
                 .map(st)),
             F::GroupName => one(ev
                 .key("group")
                 .filter(|_| !ev.syscall.contains("chown"))
-                .and_then(Value::as_str)
+                .and_then(J::as_str)
                 .or_else(|| self.proc_().and_then(|p| p.group.as_deref()))
                 .map(st)),
             F::FdNum => {
@@ -823,14 +826,14 @@ impl<'a> Ctx<'a> {
                 } else if ev.syscall.starts_with("dup") {
                     one(ev.result.map(V::N))
                 } else {
-                    one(ev.arg("fd").and_then(Value::as_i64).map(V::N))
+                    one(ev.arg("fd").and_then(J::as_i64).map(V::N))
                 }
             }
             F::FdName => {
                 if ev.is_open() {
                     one(ev.arg_str("abspath").or_else(|| ev.arg_str("path")).map(st))
                 } else if let Some((a, _)) = ev.sockaddr() {
-                    one(render(&Value::Object(a.clone())).map(|c| owned(c.into_owned())))
+                    one(Some(V::S(render_addr(a))))
                 } else {
                     Ext::None
                 }
@@ -975,9 +978,9 @@ mod tests {
             r#"{"ts":"2026-01-01T00:00:01Z","seq":2,"type":"syscall","container":"app","pid":11,"tid":11,"ppid":10,"comm":"cat","exe":"/bin/cat","syscall":"execve","args":{"path":"/bin/cat","abspath":"/bin/cat","argv":["cat","/etc/shadow"]},"result_captured":true,"result":0}"#,
         ];
         let mut tab = State::default();
-        let vals: Vec<Value> = lines
+        let vals: Vec<J> = lines
             .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| crate::json::parse(l.as_bytes()).unwrap())
             .collect();
         for v in &vals {
             let ev = Ev::new(v).unwrap();
@@ -1000,7 +1003,7 @@ mod tests {
         );
         assert_eq!(ctx.extract(F::ProcAname, Some("1")), Ext::One(st("sh")));
         assert_eq!(tab.processes(), 2);
-        let exit: Value = serde_json::from_str(r#"{"type":"process","container":"app","pid":11,"syscall":"exit","args":{"thread":false}}"#).unwrap();
+        let exit = crate::json::parse(br#"{"type":"process","container":"app","pid":11,"syscall":"exit","args":{"thread":false}}"#).unwrap();
         tab.after(&Ev::new(&exit).unwrap());
         assert_eq!(tab.processes(), 1);
     }
