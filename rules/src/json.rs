@@ -118,7 +118,7 @@ impl<'a> P<'a> {
                     return None;
                 }
                 self.i += 1;
-                let mut kv = Vec::with_capacity(16);
+                let mut kv = Vec::with_capacity(if self.depth == 1 { 20 } else { 8 });
                 self.ws();
                 if self.b.get(self.i) == Some(&b'}') {
                     self.i += 1;
@@ -211,17 +211,17 @@ impl<'a> P<'a> {
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.i += 1;
         let st = self.i;
-        while self.i < self.b.len() {
-            match self.b[self.i] {
-                b'"' => {
-                    let s = &self.s[st..self.i];
-                    self.i += 1;
-                    return Some(Cow::Borrowed(s));
-                }
-                b'\\' => break,
-                c if c < 0x20 => return None,
-                _ => self.i += 1,
+        let n = self.b[st..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        self.i = st + n;
+        match self.b[self.i] {
+            b'"' => {
+                self.i += 1;
+                return Some(Cow::Borrowed(&self.s[st..st + n]));
             }
+            b'\\' => {}
+            _ => return None,
         }
         // with escapes
         let mut out = String::from(&self.s[st..self.i]);
