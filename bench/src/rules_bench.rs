@@ -9,7 +9,8 @@
 //! alerts), writes it to a file in /dev/shm, and replays it through the real
 //! release binary: `kiltx-tracer collect --replay FILE` (relay: every line
 //! copied to stdout) and `... --rules falco_rules.yaml` (the unmodified stable
-//! rules from ../shared/peer/falco). Both are one thread; the figures are
+//! rules from ../shared/peer/falco), stdout a pipe drained by the bench (as a
+//! log driver drains the sidecar's). Both are one thread; the figures are
 //! events per second of wall time and per CPU-second of the collector process
 //! (user + system, from wait4), the median of `--runs`, their ratio, and the
 //! rules run's peak RSS and process-table size at the end (exited processes
@@ -152,7 +153,7 @@ struct Run {
 
 // the child is reaped with wait4 (for its rusage), which clippy does not see
 #[allow(clippy::zombie_processes)]
-fn replay(file: &Path, rules: bool, capture: bool) -> Run {
+fn replay(file: &Path, rules: bool) -> Run {
     let mut c = kiltx_testsupport::hermetic::command(tracer());
     c.args(["collect", "--replay"]).arg(file);
     if rules {
@@ -160,30 +161,36 @@ fn replay(file: &Path, rules: bool, capture: bool) -> Run {
             .arg(falco_rules())
             .args(["--stats-interval", "0"]);
     }
-    c.stdout(if capture {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stderr(Stdio::null());
+    // stdout is a pipe drained by this process, as a container runtime's log
+    // driver drains the sidecar's
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
     let t0 = Instant::now();
     let mut child = c.spawn().expect("start kiltx-tracer");
-    let mut stdout = Vec::new();
-    if capture {
+    let mut pipe = child.stdout.take().expect("stdout");
+    let keep = rules;
+    let reader = std::thread::spawn(move || {
         use std::io::Read;
-        child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_to_end(&mut stdout)
-            .expect("read");
-    }
+        let mut kept = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if keep {
+                        kept.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        }
+        kept
+    });
     let pid = child.id() as i32;
     let mut status = 0;
     // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: plain integers and pointers to our own locals.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let stdout = reader.join().expect("reader");
     let wall = t0.elapsed().as_secs_f64();
     assert_eq!(r, pid, "wait4");
     assert!(
@@ -235,7 +242,7 @@ fn main() {
         bytes as f64 / lines as f64
     );
     // warm the page cache and check the alerts once
-    let check = replay(&file, true, true);
+    let check = replay(&file, true);
     let text = String::from_utf8(check.stdout).expect("utf-8");
     let got = text.lines().filter(|l| l.contains("\"rule\":")).count();
     assert_eq!(got, alerts, "alerts expected from the stream");
@@ -247,7 +254,7 @@ fn main() {
         let mut cpu = Vec::new();
         let mut rss = 0;
         for _ in 0..runs {
-            let r = replay(&file, rules, false);
+            let r = replay(&file, rules);
             wall.push(lines as f64 / r.wall);
             cpu.push(lines as f64 / r.cpu.max(1e-9));
             rss = rss.max(r.maxrss_kib);

@@ -5,8 +5,8 @@
 use crate::output::{self, AlertRule};
 use crate::ruleset::{Priority, Rule, Ruleset};
 use crate::state::{Ctx, Ev, State};
+use crate::FxHashMap as HashMap;
 use serde_json::Value;
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Matching {
@@ -71,7 +71,7 @@ impl Engine {
         let any: Vec<usize> = (0..rules.len())
             .filter(|i| rules[*i].evttypes.is_none())
             .collect();
-        let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_type: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, r) in rules.iter().enumerate() {
             for t in r.evttypes.iter().flatten() {
                 by_type.entry(t.clone()).or_default().push(i);
@@ -89,7 +89,7 @@ impl Engine {
             any,
             state: State::default(),
             opts,
-            dropped: HashMap::new(),
+            dropped: HashMap::default(),
             stats: Stats {
                 by_rule: vec![0; n],
                 ..Stats::default()

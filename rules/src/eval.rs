@@ -9,8 +9,8 @@
 use crate::condition::{Expr, Modifier, Op, Operand, Pos, Rhs, TArg, Transformer};
 use crate::fields::{self, Def, Ty, F};
 use crate::state::{Ctx, Ext, V};
+use crate::FxHashSet as HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// A compile error: message and position in the condition.
@@ -145,7 +145,7 @@ impl Node {
                 modifier: None,
                 right,
             } if def.f == F::EvtType => match (op, right) {
-                (Op::Eq, Right::One(l)) => Some([l.text.clone()].into()),
+                (Op::Eq, Right::One(l)) => Some([l.text.clone()].into_iter().collect()),
                 (Op::In, Right::List(_, set)) => Some(set.clone()),
                 _ => None,
             },
@@ -160,7 +160,7 @@ impl Node {
                 acc
             }
             Node::Or(v) => {
-                let mut acc = HashSet::new();
+                let mut acc = HashSet::default();
                 for n in v {
                     acc.extend(n.evttypes()?);
                 }

@@ -93,7 +93,7 @@ pub struct Rule {
     /// field kiltx cannot supply).
     pub possible: bool,
     /// The event types the rule can match (`None`: any).
-    pub evttypes: Option<HashSet<String>>,
+    pub evttypes: Option<crate::FxHashSet<String>>,
     pub file: String,
     pub line: usize,
 }
@@ -1258,7 +1258,10 @@ mod tests {
         assert_eq!(rs.rules.len(), 1);
         let r = &rs.rules[0];
         assert!(!r.enabled);
-        assert_eq!(r.evttypes, Some(["execve".to_string()].into()));
+        assert_eq!(
+            r.evttypes,
+            Some(["execve".to_string()].into_iter().collect())
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! this state ([`Ctx::extract`]).
 use crate::fields::F;
 use crate::json::{Obj, J};
+use crate::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Processes kept per container at most (lost exit events cannot make the
 /// table grow without bound; the oldest entries leave first).
@@ -44,48 +45,57 @@ pub struct Ev<'a> {
     pub errno: Option<&'a str>,
 }
 
-fn s<'a>(m: &'a Obj<'a>, k: &str) -> Option<&'a str> {
-    m.get(k).and_then(J::as_str)
-}
-
-fn i(m: &Obj, k: &str) -> Option<i64> {
-    m.get(k).and_then(J::as_i64)
-}
-
 impl<'a> Ev<'a> {
     /// `None` for a line that is not an object.
     pub fn new(v: &'a J<'a>) -> Option<Ev<'a>> {
         let raw = v.as_object()?;
-        let kind = s(raw, "type").unwrap_or("");
-        let syscall = s(raw, "syscall").unwrap_or("");
-        let evt_type = match (kind, syscall) {
-            ("process", "exit") => "procexit",
-            _ => syscall,
-        };
-        let ts = s(raw, "ts").unwrap_or("");
-        let result = if raw.get("result_captured").and_then(J::as_bool) == Some(false) {
-            None
-        } else {
-            i(raw, "result")
-        };
-        Some(Ev {
+        let mut e = Ev {
             raw,
-            kind,
-            syscall,
-            evt_type,
-            ts,
-            ts_ns: parse_rfc3339(ts),
-            seq: i(raw, "seq"),
-            container: s(raw, "container"),
-            pid: i(raw, "pid"),
-            tid: i(raw, "tid"),
-            ppid: i(raw, "ppid"),
-            comm: s(raw, "comm"),
-            exe: s(raw, "exe"),
-            args: raw.get("args").and_then(J::as_object),
-            result,
-            errno: s(raw, "errno"),
-        })
+            kind: "",
+            syscall: "",
+            evt_type: "",
+            ts: "",
+            ts_ns: None,
+            seq: None,
+            container: None,
+            pid: None,
+            tid: None,
+            ppid: None,
+            comm: None,
+            exe: None,
+            args: None,
+            result: None,
+            errno: None,
+        };
+        let mut captured = true;
+        for (k, v) in raw.iter() {
+            match k {
+                "ts" => e.ts = v.as_str().unwrap_or(""),
+                "seq" => e.seq = v.as_i64(),
+                "type" => e.kind = v.as_str().unwrap_or(""),
+                "container" => e.container = v.as_str(),
+                "pid" => e.pid = v.as_i64(),
+                "tid" => e.tid = v.as_i64(),
+                "ppid" => e.ppid = v.as_i64(),
+                "comm" => e.comm = v.as_str(),
+                "exe" => e.exe = v.as_str(),
+                "syscall" => e.syscall = v.as_str().unwrap_or(""),
+                "args" => e.args = v.as_object(),
+                "result_captured" => captured = v.as_bool() != Some(false),
+                "result" => e.result = v.as_i64(),
+                "errno" => e.errno = v.as_str(),
+                _ => {}
+            }
+        }
+        if !captured {
+            e.result = None;
+        }
+        e.evt_type = match (e.kind, e.syscall) {
+            ("process", "exit") => "procexit",
+            _ => e.syscall,
+        };
+        e.ts_ns = parse_rfc3339(e.ts);
+        Some(e)
     }
 
     pub fn arg(&self, k: &str) -> Option<&'a J<'a>> {
@@ -560,7 +570,7 @@ impl<'a> Ctx<'a> {
         let (Some(cs), Some(mut pid)) = (self.cs, self.ev.ppid) else {
             return out;
         };
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         while out.len() < MAX_ANCESTORS && pid > 0 && seen.insert(pid) {
             let Some(p) = cs.procs.get(&pid) else { break };
             out.push((pid, p));

@@ -65,9 +65,9 @@ pub struct Opts {
 /// stream it can with one; see sink.rs)?
 fn is_final_stats(line: &[u8]) -> bool {
     const STATS: &[u8] = b"\"type\":\"stats\"";
-    line.starts_with(b"{\"ts\":")
+    line.ends_with(b"\"final\":true}}\n")
+        && line.starts_with(b"{\"ts\":")
         && line.windows(STATS.len()).any(|w| w == STATS)
-        && line.ends_with(b"\"final\":true}}\n")
 }
 
 /// Write `bytes` (whole lines) to stdout.
@@ -125,9 +125,9 @@ impl Shared {
     }
 }
 
-/// Handle complete lines from `r`. Output is written when the client has
-/// nothing more buffered (so a burst is written in one go, and a lone line
-/// at once). A stream that does not end with a final stats event (the
+/// Handle complete lines from `r`. Relayed lines are written one at a
+/// time; with rules, output is written when the client has nothing more
+/// buffered (a burst in one go, a lone line at once). A stream that does not end with a final stats event (the
 /// tracer was killed, its connection broke, or its exit deadline passed
 /// mid-line) is followed by a `collector` line saying so.
 fn pump<R: Read>(r: R, hub: &Hub) {
@@ -162,7 +162,10 @@ fn pump<R: Read>(r: R, hub: &Hub) {
         clean = is_final_stats(&line);
         let mut h = lock(hub);
         h.line(&line);
-        if r.buffer().is_empty() || h.out.len() >= 64 * 1024 {
+        // without rules every line is written as it comes (the relay as it
+        // always was); with rules, output (alerts, rarer) waits until the
+        // client has nothing more buffered
+        if h.engine.is_none() || r.buffer().is_empty() || h.out.len() >= 64 * 1024 {
             h.flush();
         }
     };
