@@ -329,12 +329,7 @@ impl State {
                 let p = cs.procs.get_mut(&pid).expect("inserted above");
                 p.ppid = ev.ppid.unwrap_or(p.ppid);
                 p.comm = ev.comm.unwrap_or("").to_string();
-                p.exepath = ev
-                    .key("exe_after")
-                    .and_then(J::as_str)
-                    .or(ev.exe)
-                    .unwrap_or("")
-                    .to_string();
+                p.exepath = ev.exe.unwrap_or("").to_string();
                 if let Some(a) = strings(ev.arg("argv")) {
                     p.argv = a;
                 }

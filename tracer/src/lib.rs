@@ -28,14 +28,17 @@
 //!    drops and counts events rather than stalling the application.
 //!
 //! `kiltx-tracer collect` (`collect`) is the other end of a `unix:`/`tcp://`
-//! sink: it copies the lines of any number of tracers to stdout.
+//! sink: it copies the lines of any number of tracers to stdout, or, with
+//! `--rules`, hands them to the detection engine (the `kiltx-rules` crate)
+//! and writes its alerts.
 //!
 //! # Modules
 //!
 //! Command line and commands:
 //! - `cli`: argument parsing, usage text, exit statuses; the binary's entry.
 //! - `run`: one traced run, from the filter to the sink's final stats.
-//! - `collect`: the `collect` command (the sidecar's line collector).
+//! - `collect`: the `collect` command (the sidecar's line collector, with
+//!   Falco rules when asked) and `rules validate|list`.
 //! - `error`: the one error type, and which exit status each kind gives.
 //!
 //! What to trace:
