@@ -125,7 +125,8 @@ impl Engine {
                 if let Some(d) = ev.arg("dropped").and_then(crate::json::J::as_u64) {
                     let key = ev.container.unwrap_or("").to_string();
                     let prev = self.dropped.insert(key, d).unwrap_or(0);
-                    self.stats.tracer_dropped = self.stats.tracer_dropped + d - prev.min(d);
+                    self.stats.tracer_dropped =
+                        self.stats.tracer_dropped.saturating_add(d - prev.min(d));
                 }
                 self.state.after(&ev);
                 return 0;

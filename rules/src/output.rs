@@ -50,7 +50,7 @@ impl Format {
             let mut j = i + 1;
             let mut width = 0usize;
             while j < b.len() && b[j].is_ascii_digit() {
-                width = width * 10 + usize::from(b[j] - b'0');
+                width = (width * 10 + usize::from(b[j] - b'0')).min(4096);
                 j += 1;
             }
             let start = j;

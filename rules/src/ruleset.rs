@@ -798,7 +798,18 @@ fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
     const BLANKS: &[u8] = b" \t\n\r";
     const DELIMS: &[u8] = b" \t\n\r(),=";
     let mut used = false;
-    let mut start = cnd.find(name);
+    // byte search: a match of a whole UTF-8 name starts at a char boundary
+    let find_from = |c: &str, from: usize| -> Option<usize> {
+        let (h, n) = (c.as_bytes(), name.as_bytes());
+        if n.is_empty() || from > h.len() {
+            return None;
+        }
+        h[from..]
+            .windows(n.len())
+            .position(|w| w == n)
+            .map(|i| i + from)
+    };
+    let mut start = find_from(cnd, 0);
     while let Some(mut st) = start {
         let b = cnd.as_bytes();
         let mut end = st + name.len();

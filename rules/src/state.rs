@@ -157,7 +157,18 @@ pub fn parse_rfc3339(t: &str) -> Option<i64> {
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
     let mut nanos = 0i64;
-    let mut rest = &t[19..];
+    let ranges = [
+        (y, 0, 9999),
+        (m, 1, 12),
+        (d, 1, 31),
+        (hh, 0, 23),
+        (mm, 0, 59),
+        (ss, 0, 60),
+    ];
+    if ranges.iter().any(|(v, lo, hi)| v < lo || v > hi) || !b[..19].iter().all(|c| c.is_ascii()) {
+        return None;
+    }
+    let mut rest = t.get(19..)?;
     if let Some(r) = rest.strip_prefix('.') {
         let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
         rest = &r[digits.len()..];
@@ -178,7 +189,10 @@ pub fn parse_rfc3339(t: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000_000) + nanos)
+    // i64 nanoseconds reach the year 2262
+    let ns =
+        i128::from(days * 86_400 + hh * 3600 + mm * 60 + ss) * 1_000_000_000 + i128::from(nanos);
+    i64::try_from(ns).ok()
 }
 
 /// A process as the table knows it.
@@ -796,12 +810,14 @@ impl<'a> Ctx<'a> {
                 let start = self.proc_().and_then(|p| p.start_ns);
                 one(match (f, start, ev.ts_ns) {
                     (F::ProcStartTs, Some(s), _) => Some(V::N(s)),
-                    (F::ProcDuration, Some(s), Some(now)) => Some(V::N((now - s).max(0))),
+                    (F::ProcDuration, Some(s), Some(now)) => {
+                        Some(V::N(now.saturating_sub(s).max(0)))
+                    }
                     _ => None,
                 })
             }
             F::ProcPpidDuration => one(match (self.parent().and_then(|p| p.start_ns), ev.ts_ns) {
-                (Some(s), Some(now)) => Some(V::N((now - s).max(0))),
+                (Some(s), Some(now)) => Some(V::N(now.saturating_sub(s).max(0))),
                 _ => None,
             }),
             F::ProcIsExeFromMemfd => one(ev
