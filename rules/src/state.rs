@@ -170,10 +170,13 @@ pub fn parse_rfc3339(t: &str) -> Option<i64> {
     }
     let mut rest = t.get(19..)?;
     if let Some(r) = rest.strip_prefix('.') {
-        let digits: String = r.chars().take_while(char::is_ascii_digit).collect();
-        rest = &r[digits.len()..];
-        let mut n: i64 = digits.get(..digits.len().min(9))?.parse().unwrap_or(0);
-        for _ in digits.len().min(9)..9 {
+        let len = r.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &r[len..];
+        let mut n: i64 = 0;
+        for c in r.bytes().take(len.min(9)) {
+            n = n * 10 + i64::from(c - b'0');
+        }
+        for _ in len.min(9)..9 {
             n *= 10;
         }
         nanos = n;
@@ -253,7 +256,7 @@ impl ContainerState {
     }
 
     fn remember_written(&mut self, path: &str) {
-        if self.written.insert(path.to_string()) {
+        if !self.written.contains(path) && self.written.insert(path.to_string()) {
             self.written_order.push_back(path.to_string());
             if self.written_order.len() > MAX_WRITTEN {
                 if let Some(old) = self.written_order.pop_front() {
@@ -302,11 +305,10 @@ impl State {
     /// Learn from `ev` before the rules see it (a new process, an exec).
     pub fn before(&mut self, ev: &Ev) {
         let key = ev.container.unwrap_or("");
-        if !self.containers.contains_key(key) {
-            self.containers
-                .insert(key.to_string(), ContainerState::default());
-        }
-        let cs = self.containers.get_mut(key).expect("just inserted");
+        let cs = match self.containers.get_mut(key) {
+            Some(cs) => cs,
+            None => self.containers.entry(key.to_string()).or_default(),
+        };
         if ev.kind == "tracer" {
             learn_meta(&mut cs.meta, ev);
             return;
