@@ -452,7 +452,7 @@ const MISSING: &[(&str, Ty, Arg)] = &[
 
 /// Families whose every field is valid Falco and missing under kiltx
 /// (Kubernetes and the older orchestrators; kiltx runs on ECS Fargate).
-const MISSING_PREFIXES: &[&str] = &["k8s.", "mesos.", "marathon.", "ka."];
+const MISSING_PREFIXES: &[&str] = &["k8s.", "mesos.", "marathon."];
 
 /// Look a field name up; `None` if Falco does not know it.
 pub fn lookup(name: &str) -> Option<Def> {

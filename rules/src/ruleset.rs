@@ -159,6 +159,9 @@ struct RuleInfo {
     source: String,
     enabled: bool,
     exceptions: Vec<Exception>,
+    /// `skip-if-unknown-filter`: a rule using a field this engine does not
+    /// know is skipped with a warning instead of being an error.
+    skip_unknown: bool,
     loc: Loc,
     cond_loc: Loc,
     cond_node: Option<(usize, usize, bool)>,
@@ -702,6 +705,12 @@ impl Collector {
                     Some(false) => prev.tags = tags,
                     None => {}
                 }
+                if app("skip-if-unknown-filter") == Some(false) {
+                    prev.skip_unknown = item
+                        .get("skip-if-unknown-filter")
+                        .and_then(Y::as_bool)
+                        .unwrap_or(false);
+                }
                 if app("priority") == Some(false) {
                     prev.priority = priority.expect("priority given");
                 }
@@ -749,6 +758,10 @@ impl Collector {
                     return;
                 }
                 let info = RuleInfo {
+                    skip_unknown: item
+                        .get("skip-if-unknown-filter")
+                        .and_then(Y::as_bool)
+                        .unwrap_or(false),
                     name: name.clone(),
                     desc: desc.unwrap_or_default().trim().to_string(),
                     cond: cond.unwrap_or_default().trim().to_string(),
@@ -1184,6 +1197,13 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         }
         let node = match eval::compile(&e) {
             Ok(n) => n,
+            Err(ce) if r.skip_unknown && ce.message.starts_with("nonexistent field") => {
+                rs.warnings.push(format!(
+                    "{}:{}:{}: rule '{}' skipped (skip-if-unknown-filter): {}",
+                    r.cond_loc.file, r.cond_loc.line, r.cond_loc.col, r.name, ce.message
+                ));
+                continue;
+            }
             Err(ce) => {
                 errors.push(place(
                     &r.cond_loc,
@@ -1197,6 +1217,13 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         };
         let output = match Format::parse(&r.output) {
             Ok(f) => f,
+            Err(m) if r.skip_unknown && m.contains("nonexistent field") => {
+                rs.warnings.push(format!(
+                    "{}:{}:{}: rule '{}' skipped (skip-if-unknown-filter): output: {m}",
+                    r.output_loc.file, r.output_loc.line, r.output_loc.col, r.name
+                ));
+                continue;
+            }
             Err(m) => {
                 errors.push(RuleError {
                     file: r.output_loc.file.clone(),
@@ -1297,6 +1324,15 @@ mod tests {
         let e = one("- rule: r\n  desc: d\n  condition: x.y = 1\n  output: o\n  priority: LOUD\n")
             .unwrap_err();
         assert!(e[0].message.contains("invalid priority 'LOUD'"), "{e:?}");
+        let rs = one("- rule: r\n  desc: d\n  condition: k8s.ns.name = x\n  output: o\n  priority: INFO\n  skip-if-unknown-filter: true\n- rule: s\n  desc: d\n  condition: nope.field = x\n  output: o\n  priority: INFO\n  skip-if-unknown-filter: true\n").unwrap();
+        assert_eq!(rs.rules.len(), 1, "k8s.* is valid Falco, missing here");
+        assert!(
+            rs.warnings[0].contains(
+                "rule 's' skipped (skip-if-unknown-filter): nonexistent field nope.field"
+            ),
+            "{:?}",
+            rs.warnings
+        );
         let e = one("- required_engine_version: 99.0.0\n").unwrap_err();
         assert!(e[0].message.contains("engine version"));
     }
