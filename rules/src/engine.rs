@@ -178,14 +178,15 @@ impl Engine {
     }
 
     /// The stats as one JSON line (Falco-like names), with '\n'.
-    pub fn stats_line(&self, ts: &str, final_: bool, out: &mut Vec<u8>) {
+    /// `extra`: the caller's own counters, added to `args`.
+    pub fn stats_line(&self, ts: &str, final_: bool, extra: &[(&str, u64)], out: &mut Vec<u8>) {
         let mut by_rule = serde_json::Map::new();
         for (r, n) in self.rules.iter().zip(&self.stats.by_rule) {
             if *n > 0 {
                 by_rule.insert(r.name.clone(), Value::from(*n));
             }
         }
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "ts": ts,
             "type": "collector",
             "args": {
@@ -200,6 +201,11 @@ impl Engine {
                 "processes": self.processes(),
             }
         });
+        if let Some(args) = v["args"].as_object_mut() {
+            for (k, n) in extra {
+                args.insert((*k).to_string(), Value::from(*n));
+            }
+        }
         out.extend_from_slice(v.to_string().as_bytes());
         out.push(b'\n');
     }

@@ -60,6 +60,9 @@ rule options for collect:
   --stats-interval SECS      periodic stats line with rules (default 60; 0 = only
                              at exit)
   --hostname NAME            the alerts' hostname (default: this host's name)
+  --http-output URL          also POST each alert to http://HOST:PORT/PATH
+                             (falcosidekick's input), from a bounded queue, with
+                             retries and backoff
 
 rules validate: load the files (exit 0, or 2 with file:line:column), and say
 which rules use fields kiltx cannot supply. rules list: one line per rule:
@@ -293,6 +296,7 @@ fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
     let mut matching = kiltx_rules::Matching::First;
     let mut stats_interval = 60;
     let mut hostname = None;
+    let mut http_output = None;
     while let Some(a) = it.next() {
         let a = a.to_string_lossy().into_owned();
         let (key, inline) = split_inline(&a);
@@ -340,11 +344,21 @@ fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
                 })?;
             }
             "--hostname" => hostname = Some(value("--hostname")?),
+            "--http-output" => {
+                let v = value("--http-output")?;
+                http_output = Some(
+                    crate::http_out::Url::parse(&v)
+                        .map_err(|m| usage(format!("--http-output {m}")))?,
+                );
+            }
             "-h" | "--help" => return Ok(Cmd::Help),
             _ => return Err(usage(format!("collect: unexpected argument '{a}'"))),
         }
     }
     let input = input.ok_or_else(|| usage("collect: --listen (or --replay) is required".into()))?;
+    if rules.is_empty() && http_output.is_some() {
+        return Err(usage("collect: --http-output needs --rules".into()));
+    }
     if rules.is_empty() && raw_events {
         return Err(usage(
             "collect: --raw-events needs --rules (without rules every event is written)".into(),
@@ -358,6 +372,7 @@ fn parse_collect(mut it: Args) -> Result<Cmd, Error> {
         matching,
         stats_interval,
         hostname,
+        http_output,
     }))
 }
 

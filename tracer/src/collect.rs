@@ -59,6 +59,8 @@ pub struct Opts {
     /// Seconds between stats lines (rules only; 0: only the final one).
     pub stats_interval: u64,
     pub hostname: Option<String>,
+    /// POST every alert there too.
+    pub http_output: Option<crate::http_out::Url>,
 }
 
 /// Is this line a tracer's final stats event (`kiltx-tracer run` ends every
@@ -90,6 +92,7 @@ struct Shared {
     out: Vec<u8>,
     engine: Option<Engine>,
     raw_events: bool,
+    http: Option<Arc<crate::http_out::HttpOut>>,
 }
 
 type Hub = Arc<Mutex<Shared>>;
@@ -106,7 +109,17 @@ impl Shared {
                 if self.raw_events {
                     self.out.extend_from_slice(line);
                 }
-                e.process(line, &mut self.out);
+                let before = self.out.len();
+                if e.process(line, &mut self.out) > 0 {
+                    if let Some(h) = &self.http {
+                        for a in self.out[before..]
+                            .split(|b| *b == b'\n')
+                            .filter(|a| !a.is_empty())
+                        {
+                            h.push(a);
+                        }
+                    }
+                }
             }
         }
     }
@@ -120,7 +133,15 @@ impl Shared {
         if let Some(e) = &self.engine {
             let mut ts = Vec::with_capacity(32);
             crate::event::rfc3339(crate::sys::now(), &mut ts);
-            e.stats_line(&String::from_utf8_lossy(&ts), final_, &mut self.out);
+            let mut extra = Vec::new();
+            if let Some(h) = &self.http {
+                use std::sync::atomic::Ordering::Relaxed;
+                let c = &h.counters;
+                extra.push(("http_sent", c.sent.load(Relaxed)));
+                extra.push(("http_retries", c.retries.load(Relaxed)));
+                extra.push(("http_dropped", c.dropped.load(Relaxed)));
+            }
+            e.stats_line(&String::from_utf8_lossy(&ts), final_, &extra, &mut self.out);
         }
     }
 }
@@ -283,10 +304,12 @@ pub fn run(o: Opts) -> Result<(), Error> {
         ))
     };
     let detecting = engine.is_some();
+    let http = o.http_output.clone().map(crate::http_out::HttpOut::start);
     let hub: Hub = Arc::new(Mutex::new(Shared {
         out: Vec::with_capacity(64 * 1024),
         engine,
         raw_events: o.raw_events,
+        http: http.clone(),
     }));
     let listen = match o.input {
         Input::Replay(p) => {
@@ -299,6 +322,9 @@ pub fn run(o: Opts) -> Result<(), Error> {
                 )
             };
             pump(r, &hub);
+            if let Some(h) = &http {
+                h.drain(std::time::Duration::from_secs(10));
+            }
             let mut h = lock(&hub);
             h.stats(true);
             h.flush();
@@ -368,9 +394,13 @@ pub fn run(o: Opts) -> Result<(), Error> {
         }
     }
     signals::wait_for(&stop);
-    // take the lock so that no line is cut, write what is pending and the
+    // take the lock so that no line is cut (and no alert is added), give the
+    // HTTP output 2 s to send what it holds, write what is pending and the
     // final stats, then leave
     let mut h = lock(&hub);
+    if let Some(x) = &http {
+        x.drain(std::time::Duration::from_secs(2));
+    }
     h.stats(true);
     h.flush();
     crate::sys::exit_now(0)

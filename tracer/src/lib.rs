@@ -91,6 +91,7 @@ macro_rules! outnl {
 pub mod cli;
 mod collect;
 mod error;
+mod http_out;
 mod run;
 
 // what to trace

@@ -345,3 +345,85 @@ fn raw_events_when_asked() {
         .unwrap();
     assert_eq!(out.stdout, std::fs::read(&ev).unwrap());
 }
+
+/// A local HTTP receiver: answers 503 to the first request, 200 after;
+/// returns every request body it received.
+fn receiver() -> (u16, std::sync::mpsc::Receiver<(u16, String)>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut n = 0;
+        for s in l.incoming() {
+            let Ok(s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut w = s;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut len = 0;
+                loop {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap();
+                    if h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0u8; len];
+                std::io::Read::read_exact(&mut r, &mut body).unwrap();
+                n += 1;
+                let status = if n == 1 { 503 } else { 200 };
+                tx.send((status, String::from_utf8(body).unwrap())).unwrap();
+                let _ = write!(w, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\nok");
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn alerts_are_posted_to_an_http_endpoint_with_retries() {
+    let d = tempdir("httpout");
+    let ev = trace(&d, "cat /etc/shadow > /dev/null");
+    let (port, rx) = receiver();
+    let (alerts, stats) = replay(
+        &ev,
+        &["--http-output", &format!("http://127.0.0.1:{port}/")],
+    );
+    assert_eq!(rules_of(&alerts), ["Read sensitive file untrusted"]);
+    let got: Vec<(u16, String)> = rx.try_iter().collect();
+    assert_eq!(got.len(), 2, "one refused (503), then retried: {got:?}");
+    assert_eq!(got[0].1, got[1].1);
+    let posted: Value = serde_json::from_str(&got[1].1).unwrap();
+    assert_eq!(posted, alerts[0]);
+    assert_eq!(stats["args"]["http_sent"], 1);
+    assert_eq!(stats["args"]["http_retries"], 1);
+    assert_eq!(stats["args"]["http_dropped"], 0);
+    // nothing listening: the alert is given up after its retries, and counted
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = l.local_addr().unwrap().port();
+    drop(l);
+    let (alerts, stats) = replay(
+        &ev,
+        &["--http-output", &format!("http://127.0.0.1:{dead}/")],
+    );
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(stats["args"]["http_dropped"], 1);
+    let out = tracer_cmd()
+        .args([
+            "collect",
+            "--replay",
+            "/dev/null",
+            "--http-output",
+            "https://x/",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
