@@ -4,7 +4,7 @@
 //! Falco) the first match alerts, with `all` every match does.
 use crate::output::{self, AlertRule};
 use crate::ruleset::{Priority, Rule, Ruleset};
-use crate::state::{Ctx, Ev, State};
+use crate::state::{Ctx, Ev, Line, State};
 use crate::FxHashMap as HashMap;
 use serde_json::Value;
 
@@ -111,14 +111,33 @@ impl Engine {
     /// alerts.
     pub fn process(&mut self, line: &[u8], out: &mut Vec<u8>) -> usize {
         self.stats.events += 1;
-        let Some(v) = crate::json::parse(line) else {
-            self.stats.invalid += 1;
-            return 0;
+        // the fast path reads the line without building its top-level object;
+        // a line whose names hold escapes is read whole
+        let fast = match Line::parse(line) {
+            None => {
+                self.stats.invalid += 1;
+                return 0;
+            }
+            Some(r) => r,
         };
-        let Some(ev) = Ev::new(&v) else {
-            self.stats.invalid += 1;
-            return 0;
+        let whole;
+        let ev = match &fast {
+            Ok(l) => l.ev(),
+            Err(()) => {
+                whole = crate::json::parse(line);
+                match whole.as_ref().and_then(Ev::new) {
+                    Some(ev) => ev,
+                    None => {
+                        self.stats.invalid += 1;
+                        return 0;
+                    }
+                }
+            }
         };
+        self.event(&ev, out)
+    }
+
+    fn event(&mut self, ev: &Ev, out: &mut Vec<u8>) -> usize {
         match ev.kind {
             "syscall" | "process" => {}
             "stats" => {
@@ -128,7 +147,7 @@ impl Engine {
                     self.stats.tracer_dropped =
                         self.stats.tracer_dropped.saturating_add(d - prev.min(d));
                 }
-                self.state.after(&ev);
+                self.state.after(ev);
                 return 0;
             }
             "collector" => {
@@ -138,17 +157,17 @@ impl Engine {
                 return 0;
             }
             _ => {
-                self.state.before(&ev);
+                self.state.before(ev);
                 return 0;
             }
         }
-        self.state.before(&ev);
+        self.state.before(ev);
         let candidates = self.by_type.get(ev.evt_type).unwrap_or(&self.any);
         let mut n = 0;
         if !candidates.is_empty() {
             let ctx = Ctx {
-                ev: &ev,
-                cs: self.state.container(&ev),
+                ev,
+                cs: self.state.container(ev),
                 hostname: &self.opts.hostname,
             };
             for &i in candidates {
@@ -173,7 +192,7 @@ impl Engine {
             }
         }
         self.stats.alerts += n as u64;
-        self.state.after(&ev);
+        self.state.after(ev);
         n
     }
 

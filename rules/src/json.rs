@@ -95,6 +95,53 @@ pub fn parse(b: &[u8]) -> Option<J<'_>> {
     (p.i == p.b.len()).then_some(v)
 }
 
+/// Walk the members of a top-level object without building it: `f` gets
+/// each key and value in order. `None` if the input is not one JSON object.
+pub fn members<'a>(b: &'a [u8], mut f: impl FnMut(Cow<'a, str>, J<'a>)) -> Option<()> {
+    let s = std::str::from_utf8(b).ok()?;
+    let mut p = P {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+        depth: 1,
+    };
+    p.ws();
+    if p.b.get(p.i) != Some(&b'{') {
+        return None;
+    }
+    p.i += 1;
+    p.ws();
+    if p.b.get(p.i) == Some(&b'}') {
+        p.i += 1;
+    } else {
+        loop {
+            p.ws();
+            if p.b.get(p.i) != Some(&b'"') {
+                return None;
+            }
+            let k = p.string()?;
+            p.ws();
+            if p.b.get(p.i) != Some(&b':') {
+                return None;
+            }
+            p.i += 1;
+            let v = p.value()?;
+            f(k, v);
+            p.ws();
+            match p.b.get(p.i)? {
+                b',' => p.i += 1,
+                b'}' => {
+                    p.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    p.ws();
+    (p.i == p.b.len()).then_some(())
+}
+
 struct P<'a> {
     s: &'a str,
     b: &'a [u8],

@@ -24,7 +24,10 @@ pub const MAX_ANCESTORS: usize = 64;
 
 /// An event: a view over one parsed JSON line of `kiltx-tracer`.
 pub struct Ev<'a> {
-    pub raw: &'a Obj<'a>,
+    /// Top-level keys the engine does not read itself (looked up by `key`).
+    pub extra: &'a Obj<'a>,
+    pub euid: Option<i64>,
+    pub egid: Option<i64>,
     /// `syscall`, `process`, `stats`, `tracer`, `collector`.
     pub kind: &'a str,
     /// The syscall as the tracer names it.
@@ -50,7 +53,9 @@ impl<'a> Ev<'a> {
     pub fn new(v: &'a J<'a>) -> Option<Ev<'a>> {
         let raw = v.as_object()?;
         let mut e = Ev {
-            raw,
+            extra: raw,
+            euid: None,
+            egid: None,
             kind: "",
             syscall: "",
             evt_type: "",
@@ -84,6 +89,8 @@ impl<'a> Ev<'a> {
                 "result_captured" => captured = v.as_bool() != Some(false),
                 "result" => e.result = v.as_i64(),
                 "errno" => e.errno = v.as_str(),
+                "euid" => e.euid = v.as_i64(),
+                "egid" => e.egid = v.as_i64(),
                 _ => {}
             }
         }
@@ -109,7 +116,7 @@ impl<'a> Ev<'a> {
     /// An event key that the tracer may put in `args` or at the top level.
     pub fn key(&self, k: &str) -> Option<&'a J<'a>> {
         self.arg(k)
-            .or_else(|| self.raw.get(k).filter(|v| !v.is_null()))
+            .or_else(|| self.extra.get(k).filter(|v| !v.is_null()))
     }
 
     pub fn is_open(&self) -> bool {
@@ -144,6 +151,119 @@ impl<'a> Ev<'a> {
             self.arg("addr")
         };
         Some((a?.as_object()?, role))
+    }
+}
+
+/// An event line read without building its top-level object (the fast
+/// path): the fields the engine reads, `args`, and the other keys.
+pub struct Line<'a> {
+    kind: &'a str,
+    syscall: &'a str,
+    ts: &'a str,
+    seq: Option<i64>,
+    container: Option<&'a str>,
+    pid: Option<i64>,
+    tid: Option<i64>,
+    ppid: Option<i64>,
+    euid: Option<i64>,
+    egid: Option<i64>,
+    comm: Option<&'a str>,
+    exe: Option<&'a str>,
+    args: Option<Obj<'a>>,
+    captured: bool,
+    result: Option<i64>,
+    errno: Option<&'a str>,
+    extra: Obj<'a>,
+}
+
+impl<'a> Line<'a> {
+    /// `None` if the line is not a JSON object; `Some(Err(()))` if one of the
+    /// strings the engine reads has escapes (then read it whole: `Ev::new`).
+    pub fn parse(b: &'a [u8]) -> Option<Result<Line<'a>, ()>> {
+        let mut l = Line {
+            kind: "",
+            syscall: "",
+            ts: "",
+            seq: None,
+            container: None,
+            pid: None,
+            tid: None,
+            ppid: None,
+            euid: None,
+            egid: None,
+            comm: None,
+            exe: None,
+            args: None,
+            captured: true,
+            result: None,
+            errno: None,
+            extra: Obj::default(),
+        };
+        let mut escaped = false;
+        crate::json::members(b, |k, v| {
+            let mut text = |v: J<'a>| -> Option<&'a str> {
+                match v {
+                    J::Str(std::borrow::Cow::Borrowed(s)) => Some(s),
+                    J::Str(_) => {
+                        escaped = true;
+                        None
+                    }
+                    _ => None,
+                }
+            };
+            match k.as_ref() {
+                "ts" => l.ts = text(v).unwrap_or(""),
+                "seq" => l.seq = v.as_i64(),
+                "type" => l.kind = text(v).unwrap_or(""),
+                "container" => l.container = text(v),
+                "pid" => l.pid = v.as_i64(),
+                "tid" => l.tid = v.as_i64(),
+                "ppid" => l.ppid = v.as_i64(),
+                "euid" => l.euid = v.as_i64(),
+                "egid" => l.egid = v.as_i64(),
+                "comm" => l.comm = text(v),
+                "exe" => l.exe = text(v),
+                "syscall" => l.syscall = text(v).unwrap_or(""),
+                "args" => {
+                    if let J::Obj(o) = v {
+                        l.args = Some(o);
+                    }
+                }
+                "result_captured" => l.captured = v.as_bool() != Some(false),
+                "result" => l.result = v.as_i64(),
+                "errno" => l.errno = text(v),
+                "uid" | "gid" | "abi" => {}
+                _ => l.extra.0.push((k, v)),
+            }
+        })?;
+        Some(if escaped { Err(()) } else { Ok(l) })
+    }
+
+    pub fn ev(&self) -> Ev<'_> {
+        let evt_type = match (self.kind, self.syscall) {
+            ("process", "exit") => "procexit",
+            _ => self.syscall,
+        };
+        Ev {
+            extra: &self.extra,
+            euid: self.euid,
+            egid: self.egid,
+            kind: self.kind,
+            syscall: self.syscall,
+            evt_type,
+            ts: self.ts,
+            ts_ns: parse_rfc3339(self.ts),
+            seq: self.seq,
+            container: self.container,
+            pid: self.pid,
+            tid: self.tid,
+            ppid: self.ppid,
+            comm: self.comm,
+            exe: self.exe,
+            args: self.args.as_ref(),
+            result: if self.captured { self.result } else { None },
+            errno: self.errno,
+        }
     }
 }
 
@@ -830,8 +950,8 @@ impl<'a> Ctx<'a> {
             }
             F::ThreadTid => one(ev.tid.map(V::N)),
             F::ThreadIsMain => one(ev.tid.zip(ev.pid).map(|(t, p)| V::B(t == p))),
-            F::UserUid => one(ev.raw.get("euid").and_then(J::as_i64).map(V::N)),
-            F::GroupGid => one(ev.raw.get("egid").and_then(J::as_i64).map(V::N)),
+            F::UserUid => one(ev.euid.map(V::N)),
+            F::GroupGid => one(ev.egid.map(V::N)),
             F::UserName => one(ev
                 .key("user")
                 .and_then(J::as_str)

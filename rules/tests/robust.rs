@@ -60,3 +60,14 @@ fn damaged_event_lines() {
     }
     assert!(e.stats.invalid > 0);
 }
+
+#[test]
+fn escaped_names_are_read_whole() {
+    let rs = load(&[("r.yaml".into(), "- rule: r\n  desc: d\n  condition: evt.type = openat and proc.name startswith c and proc.name endswith at\n  output: \"%proc.name\"\n  priority: INFO\n".into())]).unwrap();
+    let mut e = Engine::new(rs, Options::default());
+    let line = br#"{"ts":"2026-11-30T01:52:40.496491433Z","seq":1,"type":"syscall","container":"app","pid":2,"tid":2,"ppid":1,"euid":0,"egid":0,"comm":"c\"\nat","exe":"/x","syscall":"openat","args":{"path":"/a","abspath":"/a","flags":["O_RDONLY"]},"result_captured":true,"result":3}"#;
+    let mut out = Vec::new();
+    assert_eq!(e.process(line, &mut out), 1);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["output_fields"]["proc.name"], "c\"\nat");
+}
