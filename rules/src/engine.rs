@@ -19,8 +19,11 @@ pub struct Options {
     pub matching: Matching,
     /// Rules less severe than this are not evaluated.
     pub min_priority: Priority,
-    /// The alerts' `hostname` (and `evt.hostname`).
+    /// The alerts' `hostname` (and `evt.hostname`) when the events do not
+    /// say it (their stream's `meta` event).
     pub hostname: String,
+    /// Use `hostname` even when the events say another.
+    pub hostname_fixed: bool,
 }
 
 impl Default for Options {
@@ -29,6 +32,7 @@ impl Default for Options {
             matching: Matching::First,
             min_priority: Priority::Debug,
             hostname: String::new(),
+            hostname_fixed: false,
         }
     }
 }
@@ -165,11 +169,12 @@ impl Engine {
         let candidates = self.by_type.get(ev.evt_type).unwrap_or(&self.any);
         let mut n = 0;
         if !candidates.is_empty() {
-            let ctx = Ctx {
-                ev,
-                cs: self.state.container(ev),
-                hostname: &self.opts.hostname,
+            let cs = self.state.container(ev);
+            let hostname = match cs.and_then(|c| c.meta.hostname.as_deref()) {
+                Some(h) if !self.opts.hostname_fixed => h,
+                _ => &self.opts.hostname,
             };
+            let ctx = Ctx { ev, cs, hostname };
             for &i in candidates {
                 let r = &self.rules[i];
                 if r.cond.eval(&ctx) {

@@ -76,6 +76,8 @@ pub enum F {
     ThreadIsMain,
     UserUid,
     UserName,
+    UserLoginuid,
+    ThreadCapEffective,
     GroupGid,
     GroupName,
     FdNum,
@@ -253,6 +255,8 @@ const SUPPORTED: &[(&str, Def)] = &[
     ("thread.ismain", d(ThreadIsMain, Bool)),
     ("user.uid", d(UserUid, Num)),
     ("user.name", d(UserName, Str)),
+    ("user.loginuid", d(UserLoginuid, Num)),
+    ("thread.cap_effective", d(ThreadCapEffective, Str)),
     ("group.gid", d(GroupGid, Num)),
     ("group.name", d(GroupName, Str)),
     ("fd.num", d(FdNum, Num)),
@@ -381,7 +385,6 @@ const MISSING: &[(&str, Ty, Arg)] = &[
     ("proc.stderr.name", Str, Arg::No),
     ("thread.cap_permitted", Str, Arg::No),
     ("thread.cap_inheritable", Str, Arg::No),
-    ("thread.cap_effective", Str, Arg::No),
     ("thread.exectime", Num, Arg::No),
     ("thread.totexectime", Num, Arg::No),
     ("thread.cgroups", Str, Arg::No),
@@ -391,7 +394,6 @@ const MISSING: &[(&str, Ty, Arg)] = &[
     ("thread.vmrss", Num, Arg::No),
     ("thread.pfmajor", Num, Arg::No),
     ("thread.pfminor", Num, Arg::No),
-    ("user.loginuid", Num, Arg::No),
     ("user.loginname", Str, Arg::No),
     ("user.homedir", Str, Arg::No),
     ("user.shell", Str, Arg::No),
@@ -507,7 +509,7 @@ mod tests {
         assert_eq!((d.f, a.as_deref()), (EvtArg, Some("flags")));
         assert_eq!(resolve("proc.aname", Some("2")).unwrap().0.f, ProcAname);
         assert_eq!(resolve("k8s.ns.name", None).unwrap().0.f, Missing);
-        assert_eq!(resolve("thread.cap_effective", None).unwrap().0.f, Missing);
+        assert_eq!(resolve("thread.cap_permitted", None).unwrap().0.f, Missing);
         assert!(resolve("proc.nmae", None)
             .unwrap_err()
             .contains("nonexistent field"));

@@ -249,8 +249,8 @@ mod tests {
             .unwrap_err()
             .contains("proc.nmae"));
         assert_eq!(
-            Format::parse("%user.loginuid").unwrap().missing(),
-            ["user.loginuid"]
+            Format::parse("%user.loginname").unwrap().missing(),
+            ["user.loginname"]
         );
     }
 }

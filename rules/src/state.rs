@@ -333,6 +333,9 @@ pub struct Proc {
     pub tty: Option<i64>,
     pub user: Option<String>,
     pub group: Option<String>,
+    pub loginuid: Option<i64>,
+    /// The effective capabilities, space-separated (Falco's format).
+    pub cap_effective: Option<String>,
 }
 
 impl Proc {
@@ -354,7 +357,11 @@ impl Proc {
 /// tracer reports it).
 #[derive(Clone, Debug, Default)]
 pub struct Meta {
+    /// The host (in an awsvpc task, the task) the tracer runs on.
+    pub hostname: Option<String>,
     pub container_id: Option<String>,
+    pub image_repository: Option<String>,
+    pub image_tag: Option<String>,
     pub image: Option<String>,
     pub image_digest: Option<String>,
     pub task_arn: Option<String>,
@@ -429,7 +436,7 @@ impl State {
             Some(cs) => cs,
             None => self.containers.entry(key.to_string()).or_default(),
         };
-        if ev.kind == "tracer" {
+        if ev.kind == "tracer" || ev.kind == "meta" {
             learn_meta(&mut cs.meta, ev);
             return;
         }
@@ -481,6 +488,12 @@ impl State {
                 if let Some(g) = ev.key("group").and_then(J::as_str) {
                     p.group = Some(g.to_string());
                 }
+                if let Some(l) = ev.key("loginuid").and_then(J::as_i64) {
+                    p.loginuid = Some(l);
+                }
+                if let Some(c) = ev.key("cap_effective").and_then(caps) {
+                    p.cap_effective = Some(c);
+                }
             }
             ("syscall", _) if ev.result.is_some_and(|r| r >= 0) => {
                 let written = if ev.is_open() {
@@ -530,13 +543,28 @@ impl State {
     }
 }
 
-/// Container metadata from a `tracer` event: `args.ecs` (or `args`) with
-/// `container_id`, `image`, `image_digest`, `task_arn`, `cluster`.
+/// Capabilities as Falco writes them: names separated by spaces.
+fn caps(v: &J) -> Option<String> {
+    match v {
+        J::Arr(a) => Some(a.iter().filter_map(J::as_str).collect::<Vec<_>>().join(" ")),
+        J::Str(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// Container metadata from the `meta` event every stream starts with:
+/// `args.hostname`, and `args.ecs` with `container_id`, `image`,
+/// `image_repository`, `image_tag`, `image_digest`, `task_arn`, `cluster`.
 fn learn_meta(m: &mut Meta, ev: &Ev) {
     let Some(args) = ev.args else { return };
+    if let Some(h) = args.get("hostname").and_then(J::as_str) {
+        m.hostname = Some(h.to_string());
+    }
     let src = args.get("ecs").and_then(J::as_object).unwrap_or(args);
     let get = |k: &str| src.get(k).and_then(J::as_str).map(str::to_string);
     m.container_id = get("container_id").or(m.container_id.take());
+    m.image_repository = get("image_repository").or(m.image_repository.take());
+    m.image_tag = get("image_tag").or(m.image_tag.take());
     m.image = get("image").or(m.image.take());
     m.image_digest = get("image_digest").or(m.image_digest.take());
     m.task_arn = get("task_arn").or(m.task_arn.take());
@@ -951,6 +979,18 @@ impl<'a> Ctx<'a> {
             F::ThreadTid => one(ev.tid.map(V::N)),
             F::ThreadIsMain => one(ev.tid.zip(ev.pid).map(|(t, p)| V::B(t == p))),
             F::UserUid => one(ev.euid.map(V::N)),
+            F::UserLoginuid => one(ev
+                .key("loginuid")
+                .and_then(J::as_i64)
+                .or_else(|| self.proc_().and_then(|p| p.loginuid))
+                .map(V::N)),
+            F::ThreadCapEffective => match ev.key("cap_effective").and_then(caps) {
+                Some(c) => one(Some(owned(c))),
+                None => one(self
+                    .proc_()
+                    .and_then(|p| p.cap_effective.as_deref())
+                    .map(st)),
+            },
             F::GroupGid => one(ev.egid.map(V::N)),
             F::UserName => one(ev
                 .key("user")
@@ -1019,19 +1059,26 @@ impl<'a> Ctx<'a> {
                     _ => return None,
                 }))
             })),
-            F::FdL4proto => one(ev.arg_str("l4proto").map(st).or_else(|| {
-                let t = ev.arg_str("socktype").or_else(|| {
-                    (ev.syscall != "socket")
-                        .then(|| ev.arg_str("type"))
-                        .flatten()
-                })?;
-                Some(st(match t {
-                    "SOCK_STREAM" => "tcp",
-                    "SOCK_DGRAM" => "udp",
-                    "SOCK_RAW" => "raw",
-                    other => other,
-                }))
-            })),
+            F::FdL4proto => one(ev
+                .arg("sock")
+                .and_then(J::as_object)
+                .and_then(|o| o.get("l4proto"))
+                .and_then(J::as_str)
+                .or_else(|| ev.arg_str("l4proto"))
+                .map(st)
+                .or_else(|| {
+                    let t = ev.arg_str("socktype").or_else(|| {
+                        (ev.syscall != "socket")
+                            .then(|| ev.arg_str("type"))
+                            .flatten()
+                    })?;
+                    Some(st(match t {
+                        "SOCK_STREAM" => "tcp",
+                        "SOCK_DGRAM" => "udp",
+                        "SOCK_RAW" => "raw",
+                        other => other,
+                    }))
+                })),
             F::FdSockfamily => one(self.fd_family().and_then(|f| match f {
                 "inet" | "inet6" => Some(st("ip")),
                 "unix" => Some(st("unix")),
@@ -1074,6 +1121,14 @@ impl<'a> Ctx<'a> {
             F::ContainerName => one(ev.container.map(st)),
             F::ContainerImage => one(self.cs.and_then(|c| c.meta.image.as_deref()).map(st)),
             F::ContainerImageRepository | F::ContainerImageTag => {
+                let m = self.cs.map(|c| &c.meta);
+                let given = match f {
+                    F::ContainerImageRepository => m.and_then(|m| m.image_repository.as_deref()),
+                    _ => m.and_then(|m| m.image_tag.as_deref()),
+                };
+                if let Some(g) = given {
+                    return one(Some(st(g)));
+                }
                 let Some(img) = self.cs.and_then(|c| c.meta.image.as_deref()) else {
                     return Ext::None;
                 };

@@ -26,6 +26,7 @@ fn engine(matching: Matching) -> Engine {
             matching,
             min_priority: Priority::Debug,
             hostname: "task-host".into(),
+            hostname_fixed: false,
         },
     )
 }
@@ -471,7 +472,7 @@ fn network_triggers_replayed() {
         "/usr/bin/ssh",
         &["ssh", "user@example.com", "-p", "443"],
     );
-    s.call(11, "connect", json!({"fd": 3, "addr": {"family": "inet", "address": "93.184.216.34", "port": 443}, "l4proto": "tcp"}), Some(-115));
+    s.call(11, "connect", json!({"fd": 3, "addr": {"family": "inet", "address": "93.184.216.34", "port": 443}, "sock": {"family": "inet", "type": "SOCK_STREAM", "l4proto": "tcp"}}), Some(-115));
     expect_only(&s, "Disallowed SSH Connection Non Standard Port", "Notice");
     // the same to a private address is not outbound
     let mut s = app();
@@ -481,7 +482,7 @@ fn network_triggers_replayed() {
         "/usr/bin/ssh",
         &["ssh", "user@10.1.2.3", "-p", "443"],
     );
-    s.call(11, "connect", json!({"fd": 3, "addr": {"family": "inet", "address": "10.1.2.3", "port": 443}, "l4proto": "tcp"}), Some(0));
+    s.call(11, "connect", json!({"fd": 3, "addr": {"family": "inet", "address": "10.1.2.3", "port": 443}, "sock": {"family": "inet", "type": "SOCK_STREAM", "l4proto": "tcp"}}), Some(0));
     assert!(run(&mut engine(Matching::First), &s).is_empty());
     let mut s = app();
     s.spawn(10, 11, "/usr/bin/python3", &["python3", "x.py"]);
@@ -502,7 +503,7 @@ fn network_triggers_replayed() {
     s.call(
         11,
         "dup2",
-        json!({"oldfd": 3, "newfd": 0, "fd_type": "ipv4"}),
+        json!({"oldfd": 3, "newfd": 0, "flags": [], "abspath": "socket:[1234]", "fdtype": "ipv4", "sock": {"family": "inet", "type": "SOCK_STREAM", "l4proto": "tcp"}}),
         Some(0),
     );
     expect_only(
@@ -510,6 +511,93 @@ fn network_triggers_replayed() {
         "Redirect STDOUT/STDIN to Network Connection in Container",
         "Notice",
     );
+}
+
+#[test]
+fn capability_rules_fire_where_the_capability_is_granted() {
+    // on Fargate no task gets CAP_SYS_MODULE or CAP_SYS_ADMIN; on EC2 one can
+    let mut s = app();
+    s.fork(10, 11);
+    s.exec(
+        11,
+        "/usr/sbin/insmod",
+        &["insmod", "x.ko"],
+        json!({"cap_effective": ["CAP_SYS_MODULE"], "loginuid": -1}),
+    );
+    s.call(
+        11,
+        "finit_module",
+        json!({"fd": 3, "params": "", "flags": []}),
+        Some(-1),
+    );
+    expect_only(&s, "Linux Kernel Module Injection Detected", "Warning");
+    let mut s = app();
+    s.fork(10, 11);
+    s.exec(
+        11,
+        "/bin/dash",
+        &["sh", "-c", "echo x > release_agent"],
+        json!({"cap_effective": ["CAP_DAC_OVERRIDE", "CAP_SYS_ADMIN"]}),
+    );
+    s.open(
+        11,
+        "release_agent",
+        "/sys/fs/cgroup/release_agent",
+        &["O_WRONLY", "O_CREAT", "O_TRUNC"],
+        3,
+    );
+    expect_only(
+        &s,
+        "Detect release_agent File Container Escapes",
+        "Critical",
+    );
+    // without the capability (what a Fargate task has), nothing
+    let mut s = app();
+    s.fork(10, 11);
+    s.exec(
+        11,
+        "/usr/sbin/insmod",
+        &["insmod", "x.ko"],
+        json!({"cap_effective": ["CAP_CHOWN", "CAP_SYS_PTRACE"]}),
+    );
+    s.call(
+        11,
+        "finit_module",
+        json!({"fd": 3, "params": "", "flags": []}),
+        Some(-1),
+    );
+    assert!(run(&mut engine(Matching::First), &s).is_empty());
+}
+
+#[test]
+fn the_meta_event_gives_container_fields_and_the_hostname() {
+    let rules = "- rule: r\n  desc: d\n  condition: evt.type = openat and container.image.repository = shop/web\n  output: \"%container.id %container.name %container.image %container.image.tag\"\n  priority: INFO\n";
+    let rs = load(&[("r.yaml".into(), rules.into())]).unwrap();
+    let mut e = Engine::new(
+        rs,
+        Options {
+            hostname: "sidecar".into(),
+            ..Options::default()
+        },
+    );
+    let mut s = Stream::new(Some("app"));
+    s.seq += 1;
+    s.lines.push(json!({"ts": s.ts(), "seq": 1, "type": "meta", "container": "app", "args": {
+        "hostname": "ip-10-0-1-23.eu-west-1.compute.internal",
+        "ecs": {"task_arn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123abcd", "cluster": "prod",
+                "container_id": "0123abcd-1234567890", "container_name": "app",
+                "image": "shop/web:1.4", "image_repository": "shop/web", "image_tag": "1.4",
+                "image_digest": "sha256:00"}}}).to_string());
+    s.open(10, "/tmp/x", "/tmp/x", &["O_WRONLY", "O_CREAT"], 3);
+    let mut out = Vec::new();
+    for l in &s.lines {
+        e.process(l.as_bytes(), &mut out);
+    }
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["hostname"], "ip-10-0-1-23.eu-west-1.compute.internal");
+    assert_eq!(v["output_fields"]["container.id"], "0123abcd-1234567890");
+    assert_eq!(v["output_fields"]["container.image.tag"], "1.4");
+    assert_eq!(v["output_fields"]["container.name"], "app");
 }
 
 #[test]

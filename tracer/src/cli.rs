@@ -59,7 +59,8 @@ rule options for collect:
                              order alerts) | all
   --stats-interval SECS      periodic stats line with rules (default 60; 0 = only
                              at exit)
-  --hostname NAME            the alerts' hostname (default: this host's name)
+  --hostname NAME            the alerts' hostname (default: the one the tracer's
+                             meta event names, else this host's name)
   --http-output URL          also POST each alert to http://HOST:PORT/PATH
                              (falcosidekick's input), from a bounded queue, with
                              retries and backoff

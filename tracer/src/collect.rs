@@ -300,6 +300,7 @@ pub fn run(o: Opts) -> Result<(), Error> {
                 matching: o.matching,
                 min_priority: o.min_priority,
                 hostname: o.hostname.clone().unwrap_or_else(hostname),
+                hostname_fixed: o.hostname.is_some(),
             },
         ))
     };
