@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 
 /// Processes kept per container at most (lost exit events cannot make the
-/// table grow without bound; the oldest entries leave first).
+/// table grow without bound; the oldest eighth leaves when it is full).
 pub const MAX_PROCS: usize = 16_384;
 /// Paths remembered as written per container.
 pub const MAX_WRITTEN: usize = 4_096;
@@ -395,14 +395,16 @@ impl ContainerState {
 
     fn insert(&mut self, pid: i64, p: Proc) {
         if self.procs.len() >= MAX_PROCS && !self.procs.contains_key(&pid) {
-            // lost exits (dropped events): the oldest entry leaves
-            if let Some(old) = self
+            // lost exits (dropped events): the oldest eighth leaves at once
+            let mut ages: Vec<(i64, i64)> = self
                 .procs
                 .iter()
-                .min_by_key(|(_, p)| p.start_ns.unwrap_or(i64::MIN))
-                .map(|(k, _)| *k)
-            {
-                self.procs.remove(&old);
+                .map(|(k, p)| (p.start_ns.unwrap_or(i64::MIN), *k))
+                .collect();
+            let n = MAX_PROCS / 8;
+            ages.select_nth_unstable(n);
+            for (_, k) in &ages[..n] {
+                self.procs.remove(k);
             }
         }
         self.procs.insert(pid, p);
@@ -1167,6 +1169,21 @@ mod tests {
             Some(1_709_251_199_000_000_000)
         );
         assert_eq!(clock(1_709_251_199_123_456_789, true), "23:59:59.123456789");
+    }
+
+    #[test]
+    fn the_table_is_bounded_when_exits_are_lost() {
+        let mut tab = State::default();
+        for pid in 0..(MAX_PROCS as i64 + 500) {
+            let line = format!(
+                r#"{{"ts":"2026-01-01T00:00:00Z","type":"process","container":"app","pid":{pid},"ppid":1,"comm":"sh","exe":"/bin/sh","syscall":"clone","args":{{"child_pid":{},"thread":false,"flags":[]}},"result":1}}"#,
+                pid + 1_000_000
+            );
+            let v = crate::json::parse(line.as_bytes()).unwrap();
+            tab.before(&Ev::new(&v).unwrap());
+        }
+        let n = tab.processes();
+        assert!(n <= MAX_PROCS && n > MAX_PROCS * 7 / 8, "{n}");
     }
 
     #[test]
