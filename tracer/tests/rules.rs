@@ -310,15 +310,29 @@ fn live_collector_writes_alerts_and_stats() {
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(0));
-    std::thread::sleep(Duration::from_millis(1500));
+    // the collector works asynchronously: read its stdout as it comes, and
+    // stop it once the alert and a periodic stats line that counts it are out
+    let mut out = coll.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut r = std::io::BufReader::new(&mut out);
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut r, &mut line).unwrap_or(0) > 0 {
+            let _ = tx.send(std::mem::take(&mut line));
+        }
+    });
+    let mut text = String::new();
+    let t0 = Instant::now();
+    while !(text.contains("\"rule\":") && text.contains("\"alerts\":1,")) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "{text}");
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            text.push_str(&l);
+        }
+    }
     signal(coll.id() as i32, libc::SIGTERM);
     assert_eq!(coll.wait().unwrap().code(), Some(0));
-    let mut text = String::new();
-    coll.stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut text)
-        .unwrap();
+    reader.join().unwrap();
+    text.extend(rx.try_iter());
     let mut err = String::new();
     coll.stderr
         .take()
