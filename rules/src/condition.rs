@@ -218,14 +218,24 @@ pub enum Expr {
     },
 }
 
-const MAX_DEPTH: u32 = 100;
+/// libsinsp's default recursion limit.
+pub const MAX_DEPTH: u32 = 100;
+/// The limit Falco's rule loader sets for rule and macro conditions.
+pub const RULES_MAX_DEPTH: u32 = 1000;
 
-/// Parse a whole condition.
+/// Parse a whole condition (recursion limited as libsinsp's parser is by
+/// default).
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    parse_with_depth(input, MAX_DEPTH)
+}
+
+/// Parse a whole condition with another recursion limit.
+pub fn parse_with_depth(input: &str, max_depth: u32) -> Result<Expr, ParseError> {
     let mut p = Parser {
         s: input.as_bytes(),
         pos: Pos::default(),
         depth: 0,
+        max_depth,
         last: String::new(),
     };
     if input.is_empty() {
@@ -245,6 +255,7 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: Pos,
     depth: u32,
+    max_depth: u32,
     /// The last token read (what libsinsp names in "unexpected token after").
     last: String,
 }
@@ -313,8 +324,9 @@ impl<'a> Parser<'a> {
 
     fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
         self.depth += 1;
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("exceeded max depth limit of {MAX_DEPTH}")));
+        if self.depth >= self.max_depth {
+            let m = format!("exceeded max depth limit of {}", self.max_depth);
+            return Err(self.err(m));
         }
         let r = f(self);
         self.depth -= 1;

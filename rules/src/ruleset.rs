@@ -1113,7 +1113,7 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         let m = &col.macros[name.as_str()];
         let text = expand(&m.cond, &mut used_lists);
         let same = text == m.cond;
-        let mut e = match condition::parse(&text) {
+        let mut e = match condition::parse_with_depth(&text, condition::RULES_MAX_DEPTH) {
             Ok(e) => e,
             Err(pe) => {
                 errors.push(place(
@@ -1172,7 +1172,7 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         };
         let text = expand(&cond, &mut used_lists);
         let same = text == r.cond;
-        let mut e = match condition::parse(&text) {
+        let mut e = match condition::parse_with_depth(&text, condition::RULES_MAX_DEPTH) {
             Ok(e) => e,
             Err(pe) => {
                 errors.push(place(
@@ -1300,6 +1300,20 @@ mod tests {
             r.evttypes,
             Some(["execve".to_string()].into_iter().collect())
         );
+    }
+
+    #[test]
+    fn rule_conditions_nest_as_deep_as_falcos_loader_allows() {
+        let deep = format!("{}proc.name = x{}", "(".repeat(150), ")".repeat(150));
+        assert!(
+            condition::parse(&deep).is_err(),
+            "libsinsp's parser alone stops at 100"
+        );
+        let rs = one(&format!(
+            "- rule: r\n  desc: d\n  condition: \"{deep}\"\n  output: o\n  priority: INFO\n"
+        ))
+        .unwrap();
+        assert_eq!(rs.rules.len(), 1);
     }
 
     #[test]
