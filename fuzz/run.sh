@@ -7,7 +7,7 @@
 #   fuzz/run.sh --replay FILE...   run the target once on each FILE (reproduce a crash)
 #   fuzz/run.sh --minimize FILE    shrink a crashing input (writes fuzz/artifacts/TARGET/minimized-*)
 #
-# Environment: FUZZ_TARGET (parse_patch (default), lint, hocon, macro_request), FUZZ_JOBS
+# Environment: FUZZ_TARGET (parse_patch (default), lint, hocon, rules, macro_request), FUZZ_JOBS
 # (parallel workers, default 1), FUZZ_STOP_ON_CRASH (1: stop at the first finding; default:
 # save it and keep going), FUZZ_RUNS (stop after this many executions), FUZZ_MAX_LEN (default
 # 16384), FUZZ_TIMEOUT (seconds one input may take, default 5), FUZZ_RSS_MB (memory limit,
@@ -19,9 +19,9 @@ root=$(dirname "$here")
 target=x86_64-unknown-linux-gnu
 name=${FUZZ_TARGET:-parse_patch}
 case "$name" in
-    parse_patch | lint | hocon | macro_request) ;;
+    parse_patch | lint | hocon | rules | macro_request) ;;
     *)
-        echo "run.sh: FUZZ_TARGET=$name: expected parse_patch, lint, hocon or macro_request" >&2
+        echo "run.sh: FUZZ_TARGET=$name: expected parse_patch, lint, hocon, rules or macro_request" >&2
         exit 2
         ;;
 esac
@@ -56,6 +56,7 @@ build() {
 # - parse_patch, lint: every document fixture (peer JSON fixtures and fuzz/seeds/*) once per
 #   selector byte 0..4 (auto-detect, then each shape forced);
 # - hocon: the Kilt recipes (peer recipes/**/*.kilt.cfg, cli/tests/fixtures/kilt);
+# - rules: kiltx's default rules (rules/default) and Falco's (peer falco/rules);
 # - macro_request: each document fixture that is JSON, as the fragment of a macro event, once
 #   per configuration selector 0..3.
 seed() {
@@ -66,6 +67,9 @@ seed() {
     if [ "$name" = hocon ]; then
         files=("$root"/cli/tests/fixtures/kilt/*.cfg)
         [ -d "$peer" ] && files+=("$peer"/**/*.kilt.cfg)
+    elif [ "$name" = rules ]; then
+        files=("$root"/rules/default/*.yaml)
+        [ -d "$peer" ] && files+=("$peer"/falco/rules/*.yaml)
     else
         files=("$here"/seeds/*)
         [ -d "$peer" ] && files+=("$peer"/agent-kilt/fixtures/**/*.json "$peer"/sysdig-terraform/testfiles/*.json)
@@ -76,7 +80,7 @@ seed() {
         base=${base//\//_}
         base=${base//../up}
         case "$name" in
-            hocon)
+            hocon | rules)
                 cp "$f" "$corpus/seed-$base"
                 n=$((n + 1))
                 ;;

@@ -31,5 +31,9 @@ pub fn check(data: &[u8]) {
         return;
     };
     let first = read(text);
-    assert_eq!(first, read(text), "determinism: reading the recipe twice differed");
+    assert_eq!(
+        first,
+        read(text),
+        "determinism: reading the recipe twice differed"
+    );
 }

@@ -28,6 +28,7 @@ pub mod hocon;
 pub mod lint;
 #[cfg(feature = "macro")]
 pub mod macro_request;
+pub mod rules;
 
 use kilt_defs::definition::Definition;
 use kilt_defs::image::{ImageConfig, ImageConfigs};

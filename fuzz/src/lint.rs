@@ -48,5 +48,9 @@ pub fn check(data: &[u8]) {
         Err(e) => Err(e.to_string()),
     };
     let first = run();
-    assert_eq!(first, run(), "determinism: linting twice gave different results");
+    assert_eq!(
+        first,
+        run(),
+        "determinism: linting twice gave different results"
+    );
 }

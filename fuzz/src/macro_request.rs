@@ -45,9 +45,15 @@ pub fn check(data: &[u8]) {
         }
     };
     let first = answer(event.clone());
-    assert_eq!(first.request_id, request_id, "the answer echoes the request ID");
+    assert_eq!(
+        first.request_id, request_id,
+        "the answer echoes the request ID"
+    );
     match first.status.as_str() {
-        "success" => assert!(first.error_message.is_none(), "success with an error message"),
+        "success" => assert!(
+            first.error_message.is_none(),
+            "success with an error message"
+        ),
         "failure" => {
             assert!(
                 first.error_message.as_ref().is_some_and(|m| !m.is_empty()),
@@ -59,5 +65,9 @@ pub fn check(data: &[u8]) {
     }
     let json = serde_json::to_string(&first).expect("the answer serialises");
     let _: Value = serde_json::from_str(&json).expect("the answer is JSON");
-    assert_eq!(first, answer(event), "determinism: the same event, another answer");
+    assert_eq!(
+        first,
+        answer(event),
+        "determinism: the same event, another answer"
+    );
 }

@@ -90,10 +90,11 @@ fn regressions() {
     let mut failed = Vec::new();
     let mut count = 0;
     type Check = fn(&[u8]);
-    let targets: [(&str, Check); 4] = [
+    let targets: [(&str, Check); 5] = [
         ("parse_patch", kilt_defs_fuzz::check),
         ("lint", kilt_defs_fuzz::lint::check),
         ("hocon", kilt_defs_fuzz::hocon::check),
+        ("rules", kilt_defs_fuzz::rules::check),
         ("macro_request", kilt_defs_fuzz::macro_request::check),
     ];
     for (target, check) in targets {
@@ -114,5 +115,21 @@ fn regressions() {
         }
     }
     println!("{count} regression inputs, {} failed", failed.len());
-    assert!(failed.is_empty(), "failing regression inputs:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "failing regression inputs:\n{}",
+        failed.join("\n")
+    );
+}
+
+/// The `rules` target's checks hold for Falco's own rules file (its seed): it loads, and its
+/// evaluation over the target's events is deterministic.
+#[test]
+fn the_rules_target_runs_falcos_rules() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/peer/falco/rules/falco_rules.yaml");
+    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    kilt_defs_fuzz::rules::check(&text);
+    let summary = kilt_defs_fuzz::rules::summary(&text);
+    assert!(summary.starts_with("loaded"), "{summary}");
 }
