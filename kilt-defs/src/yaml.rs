@@ -46,16 +46,7 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Parse YAML text into a [`Document`].
 pub fn parse(text: &str) -> Result<Document, Error> {
-    // YAML allows no NUL anywhere (it is not in `c-printable`), and the parser reads one as
-    // the end of the text: a NUL in a comment at the end would be kept by the emitter, and
-    // everything written after it would be lost on the next read (found by fuzzing).
-    if let Some(at) = text.find('\0') {
-        return Err(syntax_at(
-            text,
-            at,
-            "a NUL character, which YAML does not allow anywhere; remove it",
-        ));
-    }
+    check_characters(text)?;
     let mut b = Builder {
         text,
         parser: Parser::new_from_str(text),
@@ -71,6 +62,41 @@ pub fn parse(text: &str) -> Result<Document, Error> {
         value,
         tree,
     })
+}
+
+/// Refuse the characters YAML does not allow (outside `c-printable`), a byte-order mark past
+/// the start, and a carriage return that is not part of a CRLF: each of them the parser read
+/// one way and, once the emitter had written around it, another way (found by fuzzing: a NUL
+/// is read as the end of the text, so a patch written after one vanished on the next read; a
+/// lone CR is a line break to the parser but not to the emitter's layout; a second BOM turned a
+/// quoted scalar into a plain one). PyYAML, and so cfn-lint, refuse the same characters.
+fn check_characters(text: &str) -> Result<(), Error> {
+    let bytes = text.as_bytes();
+    for (at, c) in text.char_indices() {
+        let problem = match c {
+            '\0' => "a NUL character",
+            '\r' if bytes.get(at + 1) != Some(&b'\n') => {
+                "a carriage return that does not end a line with a line feed (old Mac line endings); write the file with LF or CRLF line endings"
+            }
+            '\t' | '\n' | '\r' | '\u{85}' => continue,
+            '\u{feff}' if at == 0 => continue,
+            '\u{feff}' => "a byte-order mark inside the document",
+            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
+                "a control character"
+            }
+            '\u{fffe}' | '\u{ffff}' => "a noncharacter",
+            _ => continue,
+        };
+        return Err(syntax_at(
+            text,
+            at,
+            format!(
+                "{problem} (U+{:04X}), which YAML does not allow; remove it",
+                c as u32
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn syntax_at(text: &str, offset: usize, message: impl Into<String>) -> Error {

@@ -790,13 +790,31 @@ fn four_space_documents_get_four_space_additions() {
 }
 
 #[test]
-fn a_nul_character_is_refused_with_its_position() {
-    // The parser reads a NUL as the end of the text; YAML allows none (fuzz regression
-    // yaml-nul-in-comment-truncates-reparse).
-    for text in ["a: 1 # \0\n", "a: \"x\0y\"\n", "a: 1\nb: 2\0\n"] {
+fn characters_yaml_does_not_allow_are_refused_with_their_position() {
+    // Each was read one way by the parser and another once the emitter had written around it
+    // (fuzz regressions yaml-nul-in-comment-truncates-reparse, yaml-lone-cr-line-breaks,
+    // yaml-second-bom).
+    for (text, what) in [
+        ("a: 1 # \0\n", "NUL"),
+        ("a: \"x\0y\"\n", "NUL"),
+        ("a: 1\rb: 2\r", "carriage return"),
+        ("a: \"x\u{1}\"\n", "control character"),
+        ("a: x\u{7f}\n", "control character"),
+        ("a: x\u{9b}\n", "control character"),
+        ("a: 1\n\u{feff}b: 2\n", "byte-order mark"),
+    ] {
         let e = parse(text).unwrap_err().to_string();
-        assert!(e.contains("NUL character"), "{e}");
+        assert!(e.contains(what), "{text:?}: {e}");
     }
     let e = parse("a: 1\nb: 2 # x\0\n").unwrap_err();
     assert!(e.to_string().contains("line 2, column 9"), "{e}");
+    // What YAML allows stays allowed: tabs, CRLF, NEL, a leading BOM, printable Unicode.
+    for text in [
+        "a: 1\t# tab\r\nb: 2\r\n",
+        "a: 1\u{85}",
+        "\u{feff}a: 1\n",
+        "a: \"\u{e9}\u{1F600}\u{a0}\"\n",
+    ] {
+        parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    }
 }
