@@ -143,7 +143,7 @@ impl Engine {
 
     fn event(&mut self, ev: &Ev, out: &mut Vec<u8>) -> usize {
         match ev.kind {
-            "syscall" | "process" => {}
+            "syscall" | "process" | "tracer" => {}
             "stats" => {
                 if let Some(d) = ev.arg("dropped").and_then(crate::json::J::as_u64) {
                     let key = ev.container.unwrap_or("").to_string();
