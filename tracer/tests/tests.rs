@@ -11,6 +11,8 @@ mod common;
 
 // io_uring, datagrams, signal names: ways to act without an event.
 mod blind_spots;
+// kiltx's default rules (rules/default): each rule's trigger and near miss.
+mod default_rules;
 // Event content, profiles, 32-bit syscalls, sinks, backpressure, collector.
 mod events;
 // What Falco's rules need from the events (issue 14).
