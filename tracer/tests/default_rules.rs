@@ -420,7 +420,7 @@ fn replay_lines(lines: &[String]) -> Vec<String> {
 }
 
 #[test]
-fn network_rules_on_replayed_connections() {
+fn replayed_connections_sockets_and_renames() {
     // (rule, trigger, near miss): only loopback may be contacted here
     let cases = [
         (
@@ -489,6 +489,29 @@ fn network_rules_on_replayed_connections() {
             ),
         ),
     ];
+    // Python caching the bytecode of a module below /usr/lib (running as root)
+    let pyc = "/usr/lib/python3/dist-packages/__pycache__/six.cpython-311.pyc";
+    assert!(replay_lines(&[
+        event(
+            2,
+            9,
+            "python3",
+            "openat",
+            serde_json::json!({"dirfd": "AT_FDCWD", "path": format!("{pyc}.140"), "abspath": format!("{pyc}.140"),
+                "flags": ["O_WRONLY", "O_CREAT", "O_EXCL", "O_CLOEXEC"], "mode": "0644"}),
+            3,
+        ),
+        event(
+            3,
+            9,
+            "python3",
+            "rename",
+            serde_json::json!({"oldpath": format!("{pyc}.140"), "oldabspath": format!("{pyc}.140"),
+                "newpath": pyc, "newabspath": pyc}),
+            0,
+        ),
+    ])
+    .is_empty());
     for (rule, trigger, quiet) in &cases {
         assert_eq!(
             replay_lines(std::slice::from_ref(trigger)),
