@@ -265,6 +265,27 @@ fn each_rule_fires_on_its_trigger_and_not_on_its_near_miss() {
             format!("ln -sf /etc/hostname {t}/hostname_link"),
         ),
         (
+            "Container escape through a cgroup release_agent",
+            format!("echo /x > {t}/release_agent"),
+            format!("echo /x > {t}/release_notes"),
+        ),
+        (
+            "Shell history or log file cleared",
+            format!("echo ls >> {t}/.bash_history; : > {t}/.bash_history"),
+            format!("echo ls >> {t}/.bash_history"),
+        ),
+        (
+            "Data destruction tool run in the task",
+            format!("echo x > {t}/data; shred -u {t}/data"),
+            format!("echo x > {t}/data; rm {t}/data"),
+        ),
+        (
+            // finit_module(-1, "", 0): fails (EBADF, or EPERM without CAP_SYS_MODULE); the attempt alerts
+            "Kernel module load attempt",
+            py(&d, "module", "import ctypes\nlibc=ctypes.CDLL(None,use_errno=True)\nprint(libc.syscall(313,-1,b'',0))\n"),
+            py(&d, "lsmod", "print(len(open('/proc/modules').read()))\n"),
+        ),
+        (
             "Ptrace anti-debugging attempt",
             py(&d, "traceme", &format!("{ptrace}libc.ptrace(0,0,0,0)\n")),
             // the other anti-debugging check, TracerPid in /proc/self/status, is no event
