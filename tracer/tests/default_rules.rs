@@ -603,3 +603,34 @@ fn everyday_work_is_quiet() {
         .count();
     assert!(conns >= 3, "the workload connected {conns} times");
 }
+
+#[test]
+fn a_second_rules_file_tunes_the_defaults() {
+    let d = tempdir("defrules-tuning");
+    let cmd = py(
+        &d,
+        "shell",
+        "import subprocess\nsubprocess.run(['/bin/sh','-c','true'])\n",
+    );
+    let ev = trace(&d, &[], &cmd);
+    let (alerts, _) = replay(&ev, &[]);
+    assert_eq!(rules_of(&alerts), ["Shell started by the application"]);
+    // the application's own launcher appended to the list (as the YAML's header shows)
+    let mine = d.join("my_rules.yaml");
+    std::fs::write(
+        &mine,
+        "- list: kiltx_known_shell_spawners\n  items: [python3]\n  append: true\n",
+    )
+    .unwrap();
+    let mine = mine.display().to_string();
+    let (alerts, _) = replay(&ev, &["--rules", &mine]);
+    assert!(alerts.is_empty(), "{alerts:?}");
+    // and a rule turned off
+    std::fs::write(
+        &mine,
+        "- rule: Shell started by the application\n  enabled: false\n",
+    )
+    .unwrap();
+    let (alerts, _) = replay(&ev, &["--rules", &mine]);
+    assert!(alerts.is_empty(), "{alerts:?}");
+}
