@@ -428,6 +428,10 @@ fn connect(seq: u32, comm: &str, family: &str, ip: &str, port: u16) -> String {
 
 /// Replay LINES (after a `meta` event) with the default rules: the rules that alerted.
 fn replay_lines(lines: &[String]) -> Vec<String> {
+    replay_lines_with(lines, &[])
+}
+
+fn replay_lines_with(lines: &[String], opts: &[&str]) -> Vec<String> {
     let d = tempdir("defrules-replay");
     let f = d.join("events.jsonl");
     let meta = r#"{"ts":"2026-11-30T01:00:00Z","seq":1,"type":"meta","container":"app","args":{"hostname":"ip-10-0-1-23","ecs":null}}"#;
@@ -437,7 +441,7 @@ fn replay_lines(lines: &[String]) -> Vec<String> {
         text.push('\n');
     }
     std::fs::write(&f, text).unwrap();
-    rules_of(&replay(&f, &[]).0)
+    rules_of(&replay(&f, opts).0)
 }
 
 #[test]
@@ -536,6 +540,12 @@ fn replayed_connections_sockets_and_renames() {
     for (rule, trigger, quiet) in &cases {
         assert_eq!(
             replay_lines(std::slice::from_ref(trigger)),
+            [*rule],
+            "{trigger}"
+        );
+        // no other rule matches it either
+        assert_eq!(
+            replay_lines_with(std::slice::from_ref(trigger), &["--rule-matching", "all"]),
             [*rule],
             "{trigger}"
         );
