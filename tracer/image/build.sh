@@ -5,7 +5,7 @@
 #
 # The image holds one file, the static tracer at /kiltx/bin/kiltx-tracer; /kiltx is a declared
 # VOLUME (task definitions mount it with volumesFrom) and the entrypoint runs the collector:
-#   kiltx-tracer collect --listen unix:/kiltx/run/events.sock
+#   kiltx-tracer collect --listen unix:/kiltx/run/events.sock --rules default
 # Its name is kiltx/kiltx-tracer:VERSION (VERSION from `kiltx-tracer --version`), which is the
 # image kiltx's built-in definition injects. tracer/image/Containerfile builds the same image
 # with a container engine.
@@ -50,7 +50,7 @@ trap 'rm -rf "$stage"' EXIT
 install -D -m 0755 "$binary" "$stage/kiltx/bin/kiltx-tracer"
 
 python3 "$here/oci-image.py" --rootfs "$stage" --layout "$layout" --tag "$version" \
-    --entrypoint '["/kiltx/bin/kiltx-tracer","collect","--listen","unix:/kiltx/run/events.sock"]' \
+    --entrypoint '["/kiltx/bin/kiltx-tracer","collect","--listen","unix:/kiltx/run/events.sock","--rules","default"]' \
     --volume /kiltx \
     --label "org.opencontainers.image.title=kiltx-tracer" \
     --label "org.opencontainers.image.version=$version" \

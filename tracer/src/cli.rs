@@ -50,7 +50,11 @@ stdin, to its end). With --rules, evaluate Falco rules over them and write
 alerts (Falco's JSON) instead.
 
 rule options for collect:
-  --rules FILE               a Falco rules file (repeatable; loaded in order)
+  --rules SOURCE             a Falco rules file (repeatable; loaded in order):
+                             a path; `default` for kiltx's default rules (built
+                             in); or env:NAME for the text of variable NAME (how
+                             a task definition gives the sidecar its own rules,
+                             e.g. from an SSM parameter through `secrets`)
   --raw-events               also write every event (default with rules: alerts only)
   --min-priority P           evaluate only rules at least this severe (emergency,
                              alert, critical, error, warning, notice,

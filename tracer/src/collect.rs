@@ -225,12 +225,37 @@ fn serve<S: Read + Send + 'static>(incoming: impl Iterator<Item = std::io::Resul
 
 /// Load the rules files named (exit status 2 on any error, with
 /// file:line:column).
+/// kiltx's default rules (`--rules default`), built into the binary.
+pub const DEFAULT_RULES: &str = include_str!("../../rules/default/kiltx_rules.yaml");
+
+/// The name and text of one `--rules` source: `default` (the built-in rules), `env:NAME` (the
+/// text of environment variable NAME: how a task definition hands the sidecar rules, from its
+/// `environment` or, through `secrets`, an SSM parameter or a secret), or a file.
+fn rules_text(source: &std::path::Path) -> Result<(String, String), Error> {
+    let s = source.to_string_lossy();
+    if s == "default" {
+        return Ok(("kiltx:default".into(), DEFAULT_RULES.into()));
+    }
+    if let Some(name) = s.strip_prefix("env:") {
+        return match std::env::var(name) {
+            Ok(t) if !t.trim().is_empty() => Ok((format!("env:{name}"), t)),
+            Ok(_) => Err(Error::Rules(format!(
+                "--rules env:{name}: the variable is empty; set it to the rules file's text (the task definition's environment or secrets)"
+            ))),
+            Err(_) => Err(Error::Rules(format!(
+                "--rules env:{name}: no such variable in the sidecar's environment; set it to the rules file's text (the task definition's environment or secrets), or drop this --rules"
+            ))),
+        };
+    }
+    let t = std::fs::read_to_string(source)
+        .map_err(|e| Error::Rules(format!("cannot read {}: {e}", source.display())))?;
+    Ok((source.display().to_string(), t))
+}
+
 pub fn load_rules(files: &[PathBuf]) -> Result<kiltx_rules::Ruleset, Error> {
     let mut texts = Vec::new();
     for f in files {
-        let t = std::fs::read_to_string(f)
-            .map_err(|e| Error::Rules(format!("cannot read {}: {e}", f.display())))?;
-        texts.push((f.display().to_string(), t));
+        texts.push(rules_text(f)?);
     }
     kiltx_rules::load(&texts).map_err(|errs| {
         Error::Rules(

@@ -644,3 +644,69 @@ fn a_second_rules_file_tunes_the_defaults() {
     let (alerts, _) = replay(&ev, &["--rules", &mine]);
     assert!(alerts.is_empty(), "{alerts:?}");
 }
+
+/// `--rules default` is the file, built into the binary; `--rules env:NAME` reads the rules from
+/// a variable (how a task definition gives the sidecar its own rules, e.g. from an SSM
+/// parameter through `secrets`), and a missing or empty one is a clear error, exit 2.
+#[test]
+fn rules_sources_default_and_env() {
+    let from_file = tracer_cmd()
+        .args(["rules", "list"])
+        .arg(default_rules())
+        .output()
+        .unwrap();
+    let built_in = tracer_cmd()
+        .args(["rules", "list", "default"])
+        .output()
+        .unwrap();
+    assert_eq!(built_in.status.code(), Some(0));
+    assert_eq!(
+        built_in.stdout, from_file.stdout,
+        "the built-in rules are the file's"
+    );
+    let mine = "- rule: my rule\n  desc: d\n  condition: evt.type = execve and proc.name = my-tool\n  output: ran %proc.cmdline\n  priority: NOTICE\n- list: kiltx_known_shell_spawners\n  items: [my-launcher]\n  append: true\n";
+    let both = tracer_cmd()
+        .env("KILTX_RULES", mine)
+        .args(["rules", "list", "default", "env:KILTX_RULES"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        both.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    let text = String::from_utf8_lossy(&both.stdout);
+    assert_eq!(
+        text.lines().count(),
+        String::from_utf8_lossy(&from_file.stdout).lines().count() + 1
+    );
+    assert!(text.contains("my rule"), "{text}");
+    for (env, says) in [
+        (None, "no such variable"),
+        (Some("  \n"), "the variable is empty"),
+    ] {
+        let mut c = tracer_cmd();
+        if let Some(v) = env {
+            c.env("KILTX_RULES", v);
+        }
+        let out = c
+            .args([
+                "collect",
+                "--replay",
+                "-",
+                "--rules",
+                "default",
+                "--rules",
+                "env:KILTX_RULES",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--rules env:KILTX_RULES") && err.contains(says),
+            "{err}"
+        );
+    }
+}

@@ -8,7 +8,7 @@
 //!   - name: kiltx-tracer
 //!     image: kiltx/kiltx-tracer:0.1.0
 //!     essential: false
-//!     entryPoint: [/kiltx/bin/kiltx-tracer, collect, --listen, "unix:/kiltx/run/events.sock"]
+//!     entryPoint: [/kiltx/bin/kiltx-tracer, collect, --listen, "unix:/kiltx/run/events.sock", --rules, default]
 //! containers:          # what changes in each selected application container
 //!   entryPoint: [/kiltx/bin/kiltx-tracer, run, --output, "unix:/kiltx/run/events.sock", --]
 //!   command: [{splice: argv}]

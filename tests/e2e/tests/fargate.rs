@@ -16,8 +16,9 @@ use kiltx_testsupport::{registry, Auth};
 use serde_json::{json, Value};
 
 /// The demo application. Its ENTRYPOINT/CMD exist only in its image, so patching it needs the
-/// registry. It execs, creates, renames and reads files, forks, and with APP_MODE=wait waits
-/// for SIGTERM (exit 42); otherwise it exits 3.
+/// registry. It execs, creates, renames and reads files, forks, with APP_MODE=attack runs a
+/// package manager (a stub `apk`), and with APP_MODE=wait waits for SIGTERM (exit 42);
+/// otherwise it exits 3.
 const APP: &str = r#"#!/bin/sh
 echo "app: args: $*"
 echo "app: greeting: $GREETING"
@@ -28,6 +29,9 @@ cat /tmp/work/renamed.txt
 ls /tmp/work
 /bin/echo "app: from a child process"
 echo "app: a line on stderr" >&2
+if [ "$APP_MODE" = attack ]; then
+    apk add nmap
+fi
 if [ "$APP_MODE" = wait ]; then
     trap 'echo "app: got SIGTERM"; exit 42' TERM
     echo "app: waiting"
@@ -93,9 +97,35 @@ fn kiltx() -> Command {
     hermetic(workspace_binary("kiltx"))
 }
 
+/// The built-in definition with the sidecar also writing every raw event (`--raw-events`), for
+/// the checks on the events themselves; the built-in one writes only alerts.
+fn with_raw_events(definition: &str) -> String {
+    let line = definition
+        .lines()
+        .find(|l| l.trim() == "- default")
+        .unwrap_or_else(|| {
+            panic!("the sidecar's --rules default is where the test expects it:\n{definition}")
+        });
+    let indent = &line[..line.len() - line.trim_start().len()];
+    definition.replacen(
+        &format!("{line}\n"),
+        &format!("{line}\n{indent}- --raw-events\n"),
+        1,
+    )
+}
+
 /// `kiltx patch FILE --tracer-image IMAGE [extra]` with registry lookups (not offline);
-/// the patched document.
+/// the patched document. Without a `--definition` in `extra`, the built-in definition with raw
+/// events (`raw-events.yaml` in `dir`).
 fn patch(dir: &Path, name: &str, input: &Value, tracer_image: &str, extra: &[&str]) -> Value {
+    let raw = dir.join("raw-events.yaml");
+    let raw = raw.to_str().unwrap();
+    let extra: Vec<&str> = if extra.contains(&"--definition") {
+        extra.to_vec()
+    } else {
+        [extra, &["--definition", raw]].concat()
+    };
+    let extra = &extra[..];
     let file = dir.join(name);
     fs::write(&file, serde_json::to_vec_pretty(input).unwrap()).unwrap();
     let out = dir.join(format!("patched-{name}"));
@@ -220,7 +250,13 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     let tracer_image = format!("{host}/kiltx/kiltx-tracer:{tag}");
     push(&layout, &tag, &tracer_image);
     let rootfs = dir.join("app-rootfs");
-    busybox_rootfs(&rootfs, &[("app/main.sh", APP, 0o755)]);
+    busybox_rootfs(
+        &rootfs,
+        &[
+            ("app/main.sh", APP, 0o755),
+            ("usr/local/bin/apk", "#!/bin/sh\necho \"apk: $*\"\n", 0o755),
+        ],
+    );
     oci_image(&rootfs, &layout, "app", Some(APP_ENTRYPOINT), Some(APP_CMD));
     let app_image = format!("{host}/demo/app:1");
     push(&layout, "app", &app_image);
@@ -232,7 +268,11 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
         "{}",
         String::from_utf8_lossy(&show.stderr)
     );
-    let definition = String::from_utf8(show.stdout).unwrap();
+    let builtin = String::from_utf8(show.stdout).unwrap();
+    let builtin_file = dir.join("builtin.yaml");
+    fs::write(&builtin_file, &builtin).unwrap();
+    let definition = with_raw_events(&builtin);
+    fs::write(dir.join("raw-events.yaml"), &definition).unwrap();
     assert!(
         definition.contains(&format!("\n  image: kiltx/kiltx-tracer:{tag}\n")),
         "the built-in definition's tracer image is what tracer/image/build.sh builds \
@@ -542,6 +582,62 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     );
     assert_eq!(limited.container("app").exit_code, Some(3));
     assert_app_events(&limited);
+
+    // 9. The built-in definition as it is: the sidecar evaluates kiltx's default rules and
+    //    writes alerts (Falco's JSON), not the events. An attack inside the task (a package
+    //    manager run by the application) is an alert attributed to its container.
+    let attack = register_json(&app_image, "attack");
+    let patched_attack = patch(
+        dir,
+        "attack.json",
+        &attack,
+        &tracer_image,
+        &["--definition", builtin_file.to_str().unwrap()],
+    );
+    let attacked = podman
+        .start_task(&Task::from_json(&patched_attack).unwrap(), "attack")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    assert!(
+        attacked.container("app").stdout.contains("apk: add nmap"),
+        "{:#?}",
+        attacked.container("app")
+    );
+    let out = events(&attacked);
+    assert!(
+        !out.iter().any(|e| e["type"] == "syscall"),
+        "alerts only, no raw events: {out:?}"
+    );
+    let alerts: Vec<&Value> = out.iter().filter(|e| e.get("rule").is_some()).collect();
+    let alert = alerts
+        .iter()
+        .find(|a| a["rule"] == "Package manager run in the task")
+        .unwrap_or_else(|| panic!("no package-manager alert: {alerts:#?}"));
+    assert_eq!(alert["priority"], "Error", "{alert}");
+    assert_eq!(alert["source"], "syscall", "{alert}");
+    assert_eq!(alert["output_fields"]["container.name"], "app", "{alert}");
+    assert_eq!(alert["output_fields"]["proc.name"], "apk", "{alert}");
+    assert!(
+        alert["output"].as_str().unwrap().contains("add nmap"),
+        "{alert}"
+    );
+    // The same workload without the attack alerts nothing.
+    let quiet = patch(
+        dir,
+        "quiet.json",
+        &register_json(&app_image, "exit"),
+        &tracer_image,
+        &["--definition", builtin_file.to_str().unwrap()],
+    );
+    let calm = podman
+        .start_task(&Task::from_json(&quiet).unwrap(), "quiet")
+        .and_then(|r| r.wait(TIMEOUT))
+        .unwrap();
+    let calm_out = events(&calm);
+    assert!(
+        !calm_out.iter().any(|e| e.get("rule").is_some()),
+        "an ordinary run alerts nothing: {calm_out:?}"
+    );
 }
 
 #[test]
@@ -601,7 +697,9 @@ fn the_containerfile_and_the_script_build_the_same_image() {
             "/kiltx/bin/kiltx-tracer",
             "collect",
             "--listen",
-            "unix:/kiltx/run/events.sock"
+            "unix:/kiltx/run/events.sock",
+            "--rules",
+            "default"
         ])
     );
     assert_eq!(from_script["Volumes"], json!({"/kiltx": {}}));
