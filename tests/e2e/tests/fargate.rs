@@ -290,7 +290,16 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     );
 
     // kiltx lint agrees: the patched task is instrumented, the original is not
-    let lint = |file: &str| kiltx().arg("lint").arg(dir.join(file)).output().unwrap();
+    // (with the definition it was patched with: the built-in one, with raw events)
+    let lint = |file: &str| {
+        kiltx()
+            .arg("lint")
+            .arg("--definition")
+            .arg(dir.join("raw-events.yaml"))
+            .arg(dir.join(file))
+            .output()
+            .unwrap()
+    };
     let l = lint("patched-task.json");
     assert_eq!(
         l.status.code(),
@@ -561,6 +570,8 @@ fn a_patched_task_runs_as_on_fargate_and_reports_to_the_sidecar() {
     assert_eq!(sidecar["memoryReservation"], 64, "{sidecar}");
     let l = kiltx()
         .arg("lint")
+        .arg("--definition")
+        .arg(dir.join("raw-events.yaml"))
         .arg(dir.join("patched-whole.json"))
         .output()
         .unwrap();
