@@ -107,8 +107,16 @@ pub const DEFAULT_MAX_INPUT: usize = 32 * 1024 * 1024;
 
 /// Parse a document, telling JSON from YAML by its first character.
 pub fn parse_document(text: &str) -> Result<Document, Error> {
-    // Without a byte-order mark: spans and positions are the body's.
+    // Without a byte-order mark: spans and positions are the body's. One only: a second is
+    // content no format allows (found by fuzzing: YAML read it as part of a plain scalar, and
+    // differently once the first was gone).
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if body.starts_with('\u{feff}') {
+        return Err(Error::invalid(
+            vec![],
+            "the document starts with two byte-order marks; remove one",
+        ));
+    }
     match body.trim_start().chars().next() {
         Some('{') | Some('[') => json::parse(body),
         Some(_) => yaml::parse(body),

@@ -818,3 +818,10 @@ fn characters_yaml_does_not_allow_are_refused_with_their_position() {
         parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
     }
 }
+
+#[test]
+fn a_second_byte_order_mark_is_refused() {
+    let e = crate::parse_document("\u{feff}\u{feff}a: 1\n").unwrap_err();
+    assert!(e.to_string().contains("two byte-order marks"), "{e}");
+    crate::parse_document("\u{feff}a: 1\n").unwrap();
+}
