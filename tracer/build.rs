@@ -21,6 +21,13 @@ fn main() {
     if !target.ends_with("linux-gnu") {
         return;
     }
+    // A target built with `+crt-static` (the aarch64 cross build,
+    // tests/aarch64/setup.sh) is linked statically by rustc itself, with that
+    // target's own libraries.
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if features.split(',').any(|f| f == "crt-static") {
+        return;
+    }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
     match find_file(&cc, "libgcc_eh.a") {
         Some(p) => {

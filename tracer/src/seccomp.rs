@@ -1,7 +1,8 @@
 //! The seccomp BPF filter: `SECCOMP_RET_TRACE` for the profile's syscalls (per
 //! ABI, with each ABI's own numbering), `SECCOMP_RET_ALLOW` for everything else.
-//! Unknown audit architectures kill the process; the i386 and x32 ABIs are
-//! either traced like the native one or denied outright (`--compat deny`).
+//! Unknown audit architectures kill the process; the compat ABIs (i386 and x32
+//! on x86_64, AArch32 on aarch64) are either traced like the native one or
+//! denied outright (`--compat deny`).
 //!
 //! The filter only looks at the architecture and the syscall number, except
 //! for write-intent checks on open flags, sendto's address argument,
@@ -38,12 +39,12 @@ pub struct Entry {
     pub name: &'static str,
 }
 
-/// How 32-bit (i386) and x32 syscalls are handled.
+/// How compat syscalls (i386 and x32 on x86_64, AArch32 on aarch64) are handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompatPolicy {
     /// Traced with their own numbering, like native ones.
     Trace,
-    /// Every i386/x32 syscall fails with ENOSYS, without a stop.
+    /// Every compat syscall fails with ENOSYS, without a stop.
     Deny,
 }
 
@@ -128,7 +129,11 @@ impl Filter {
         };
         let native = section(Abi::Native, &mut entries);
         let compat_sec = section(Abi::Compat, &mut entries);
-        let x32 = section(Abi::X32, &mut entries);
+        let x32 = if arch::X32_FILTER_BIT.is_some() {
+            section(Abi::X32, &mut entries)
+        } else {
+            Vec::new()
+        };
 
         let mut prog = vec![
             stmt(BPF_LD_W_ABS, OFF_ARCH),
@@ -139,20 +144,24 @@ impl Filter {
             stmt(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
             // native header
             stmt(BPF_LD_W_ABS, OFF_NR),
-            jump(BPF_JSET_K, arch::X32_SYSCALL_BIT, 0, 1),
-            stmt(BPF_JA, 0), // patched below -> x32 section
         ];
-        let native_start = prog.len();
+        // x86_64: numbers with the x32 bit go to the x32 section
+        let x32_jump = arch::X32_FILTER_BIT.map(|bit| {
+            prog.push(jump(BPF_JSET_K, bit, 0, 1));
+            prog.push(stmt(BPF_JA, 0)); // patched below -> x32 section
+            prog.len() - 1
+        });
         prog.extend(native);
         let compat_start = prog.len();
         prog.push(stmt(BPF_LD_W_ABS, OFF_NR));
         prog.extend(compat_sec);
         let x32_start = prog.len();
         prog.extend(x32);
-        let _ = native_start;
         // ja k: next pc = pc + 1 + k
         prog[4].k = (compat_start - 5) as u32;
-        prog[8].k = (x32_start - 9) as u32;
+        if let Some(at) = x32_jump {
+            prog[at].k = (x32_start - at - 1) as u32;
+        }
         Filter { prog, entries }
     }
 

@@ -11,6 +11,8 @@ pub const NATIVE_AUDIT_ARCH: u32 = 0xC000_003E;
 pub const COMPAT_AUDIT_ARCH: u32 = 0x4000_0003;
 /// x32 syscalls are native-arch syscalls with this bit set in the number.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+/// The bit the filter tests to send a syscall to its x32 section.
+pub const X32_FILTER_BIT: Option<u32> = Some(X32_SYSCALL_BIT);
 
 /// Size of a user-space pointer (for reading argv arrays).
 pub fn pointer_size(abi: Abi) -> usize {
