@@ -20,6 +20,12 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# aarch64: the cross toolchain (Debian's rustc-web/cargo-web with their arm64 standard library,
+# gcc-aarch64-linux-gnu), qemu-system-arm 10 from bookworm-backports, and the arm64 guest
+# (Debian's cloud-arm64 kernel, busybox-static, strace), cached in /var/cache/kiltx-aarch64:
+# the tracer's aarch64 tests (tracer/tests/aarch64.rs) and the sidecar image's arm64 half.
+bash tests/aarch64/setup.sh >/dev/null
+
 # Validators: cfn-lint (CloudFormation), botocore (ECS API shapes), checkov (the macro's stack);
 # moto's server (the ECR API for the registry tests). One pip run, so that pip resolves their
 # shared dependencies (botocore) together.

@@ -8,14 +8,22 @@
 # - the emulator: qemu-system-arm from bookworm-backports (bookworm's own 7.2 conflicts with the
 #   qemu-utils 10 that this machine image ships);
 # - the guest: Debian's cloud-arm64 kernel (the version the linux-image-cloud-arm64 metapackage
-#   names) and busybox-static:arm64, both unpacked into the cache.
+#   names), busybox-static:arm64, strace:arm64 and the libc6:arm64 it needs, unpacked into the
+#   cache.
 #
 # The arm64 packages come through an apt configuration of the cache's own (APT::Architecture
 # arm64, its own lists), so the machine's dpkg gets no foreign architecture.
 #
 # Cache: $KILTX_AARCH64_CACHE (default /var/cache/kiltx-aarch64). Prints nothing but progress on
-# stderr; the last line on stdout is the cache directory.
+# stderr; the last line on stdout is the cache directory. With --toolchain-only, only what
+# building needs (tests/aarch64/cargo.sh, tracer/image/build.sh): no qemu, no guest.
 set -euo pipefail
+toolchain_only=false
+case ${1:-} in
+    --toolchain-only) toolchain_only=true ;;
+    "") ;;
+    *) echo "tests/aarch64/setup.sh: unknown argument '$1' (usage: setup.sh [--toolchain-only])" >&2; exit 2 ;;
+esac
 
 cache=${KILTX_AARCH64_CACHE:-/var/cache/kiltx-aarch64}
 mkdir -p "$cache"
@@ -37,7 +45,8 @@ SRC
     apt-get update -qq
 fi
 
-host_pkgs=(rustc-web cargo-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio)
+# binutils-arm-linux-gnueabihf: the assembler for the AArch32 test program (tests/progs/arm32.S).
+host_pkgs=(rustc-web cargo-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-arm-linux-gnueabihf)
 missing=()
 for p in "${host_pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -45,8 +54,8 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; }
 fi
-# qemu-system-arm must come from backports (its qemu-system-common must match qemu-utils 10).
-if ! installed qemu-system-arm || [[ $(dpkg-query -W -f='${Version}' qemu-system-arm) != 1:10* ]]; then
+# qemu-system-arm must come from backports (tests only) (its qemu-system-common must match qemu-utils 10).
+if ! $toolchain_only && { ! installed qemu-system-arm || [[ $(dpkg-query -W -f='${Version}' qemu-system-arm) != 1:10* ]]; }; then
     log "installing qemu-system-arm from bookworm-backports"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -t bookworm-backports qemu-system-arm >&2 \
@@ -100,6 +109,18 @@ if [[ $(arm64_version libstd-rust-web-dev) != "$rust_ver" ]]; then
 fi
 arm64_fetch libstd-rust-web-dev "$rust_ver" "$cache/std"
 
+# The cargo configuration for the aarch64 target: static glibc, Debian's arm64 std as sysroot.
+cat >"$cache/cargo-config.toml.tmp" <<CFG
+[target.aarch64-unknown-linux-gnu]
+linker = "aarch64-linux-gnu-gcc"
+rustflags = ["--sysroot=$cache/std/usr", "-C", "target-feature=+crt-static"]
+CFG
+mv "$cache/cargo-config.toml.tmp" "$cache/cargo-config.toml"
+if $toolchain_only; then
+    echo "$cache"
+    exit 0
+fi
+
 kernel_meta=$(arm64_version linux-image-cloud-arm64)
 [[ -n $kernel_meta ]] || { arm64_update; kernel_meta=$(arm64_version linux-image-cloud-arm64); }
 # The metapackage depends on exactly one linux-image-<abi>-cloud-arm64 package.
@@ -109,15 +130,12 @@ kernel_pkg=$("${apt_arm64[@]/apt-get/apt-cache}" depends linux-image-cloud-arm64
 kernel_ver=$(arm64_version "$kernel_pkg")
 arm64_fetch "$kernel_pkg" "$kernel_ver" "$cache/kernel"
 arm64_fetch busybox-static "$(arm64_version busybox-static)" "$cache/busybox"
+# strace in the guest (the ground truth), with the C library it is linked with.
+arm64_fetch strace "$(arm64_version strace)" "$cache/strace"
+arm64_fetch libc6 "$(arm64_version libc6)" "$cache/libc6"
+rm -rf "$cache/libc6/usr" # strace needs only the loader and libc.so.6
 
 # Keep only what is used: the kernel image (vmlinuz) and its config, not the modules.
 rm -rf "$cache/kernel/lib" "$cache/kernel/usr/lib/linux-image-"* 2>/dev/null || true
 ln -sfn "$(cd "$cache/kernel/boot" && ls vmlinuz-* | head -n1)" "$cache/kernel/boot/vmlinuz"
-
-# The cargo configuration for the aarch64 target: static glibc, Debian's arm64 std as sysroot.
-cat >"$cache/cargo-config.toml" <<CFG
-[target.aarch64-unknown-linux-gnu]
-linker = "aarch64-linux-gnu-gcc"
-rustflags = ["--sysroot=$cache/std/usr", "-C", "target-feature=+crt-static"]
-CFG
 echo "$cache"

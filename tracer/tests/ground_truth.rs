@@ -5,19 +5,22 @@
 //! "marks" itself by creating DIR/mark-LABEL-TID; both traces are rewritten
 //! with labels instead of ids (which also checks that the tracer's pid/tid
 //! fields are right). strace is required: the test fails without it.
+//!
+//! The aarch64 tests (`aarch64.rs`) run the same script and workload in the
+//! emulated guest, under the guest's strace and the aarch64 tracer, and
+//! check them with `compare` and `check_tree`.
 use crate::common::*;
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::net::UnixListener;
-use std::path::Path;
 
-const SCRIPT: &str = r#": > "$D/mark-sh-$$"
+pub(crate) const SCRIPT: &str = r#": > "$D/mark-sh-$$"
 echo hello > "$D/out.txt"
 sh -c ': > "$D/mark-mv-$$"; exec mv "$D/out.txt" "$D/moved.txt"'
 "$W" "$D" "$PORT" "$SOCK"
 sh -c ': > "$D/mark-cat-$$"; exec cat /etc/hostname' > "$D/cat.out"
 "#;
 
-const SYSCALLS: &[&str] = &[
+pub(crate) const SYSCALLS: &[&str] = &[
     "execve",
     "open",
     "openat",
@@ -131,8 +134,7 @@ fn json_result(e: &serde_json::Value) -> String {
     }
 }
 
-fn parse_strace(path: &Path) -> Vec<Ev> {
-    let text = std::fs::read_to_string(path).expect("strace output");
+fn parse_strace(text: &str) -> Vec<Ev> {
     let mut partial: HashMap<i64, String> = HashMap::new();
     let mut lines = Vec::new();
     for l in text.lines() {
@@ -215,6 +217,8 @@ fn parse_strace(path: &Path) -> Vec<Ev> {
                 format!("connect {addr} {result}")
             }
             "rename" => format!("rename {} {}", unquote(&a[0]), unquote(&a[1])),
+            // renameat has no flags argument (aarch64's C library uses it for rename)
+            "renameat" => format!("renameat {} {}", unquote(&a[1]), unquote(&a[3])),
             _ => format!(
                 "{name} {} {} {}",
                 unquote(&a[1]),
@@ -272,6 +276,7 @@ fn parse_ours(events: &[serde_json::Value]) -> Vec<Ev> {
                 format!("connect {addr} {result}")
             }
             "rename" => format!("rename {} {}", s(&a["oldpath"]), s(&a["newpath"])),
+            "renameat" => format!("renameat {} {}", s(&a["oldpath"]), s(&a["newpath"])),
             _ => {
                 let fl = strs(&a["flags"]).join("|");
                 format!(
@@ -361,7 +366,7 @@ fn check_against_strace(regs_only: bool) {
         .output()
         .expect("strace is required for this test (apt-get install strace)");
     assert!(st.status.success(), "strace run failed: {:?}", st);
-    let theirs = labelled(&parse_strace(&st_out));
+    let theirs = std::fs::read_to_string(&st_out).expect("strace output");
 
     fresh();
     let ev = d.join("events.jsonl");
@@ -376,8 +381,15 @@ fn check_against_strace(regs_only: bool) {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, st.stdout, "same program output");
     let events = read_events(&ev);
-    let ours = labelled(&parse_ours(&events));
+    compare(&theirs, &events);
+    check_tree(&events);
+}
 
+/// The events of interest in strace's output (`-f -o`) and in the tracer's,
+/// with tids replaced by the workload's labels, must be the same.
+pub(crate) fn compare(strace_output: &str, events: &[serde_json::Value]) {
+    let theirs = labelled(&parse_strace(strace_output));
+    let ours = labelled(&parse_ours(events));
     let missing: Vec<_> = theirs
         .iter()
         .filter(|(k, v)| ours.get(*k) != Some(v))
@@ -405,10 +417,12 @@ fn check_against_strace(regs_only: bool) {
             "no {kind} event compared"
         );
     }
+}
 
-    // process tree: pid/ppid as the workload built it
+/// The process tree as the workload built it: pid/ppid of each marked task.
+pub(crate) fn check_tree(events: &[serde_json::Value]) {
     let mut pid_of: HashMap<String, (i64, i64)> = HashMap::new();
-    for e in &events {
+    for e in events {
         if let Some(m) = s(&e["args"]["path"])
             .rsplit('/')
             .next()

@@ -299,7 +299,7 @@ fn stdio_is_left_to_the_application() {
 
 /// The application orphans a process; once it has exited it must be reaped
 /// (no zombie), both as a subreaper and as PID 1 of a pid namespace.
-const ORPHAN_SCRIPT: &str = r#"sh -c 'sleep 0.2 & echo $! > "$D/orphan"'
+pub(crate) const ORPHAN_SCRIPT: &str = r#"sh -c 'sleep 0.2 & echo $! > "$D/orphan"'
 pid=$(cat "$D/orphan")
 i=0; while [ -e /proc/$pid ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 if [ -e /proc/$pid ]; then echo "not reaped: $(cat /proc/$pid/stat)"; exit 1; fi

@@ -9,6 +9,9 @@
 // tracer, reading its events.
 mod common;
 
+// The same runs on aarch64, in an emulated arm64 kernel (x86_64 hosts).
+#[cfg(target_arch = "x86_64")]
+mod aarch64;
 // io_uring, datagrams, signal names: ways to act without an event.
 mod blind_spots;
 // kiltx's default rules (rules/default): each rule's trigger and near miss.
