@@ -4,6 +4,7 @@
     oci-image.py --rootfs DIR --layout OUT --tag TAG [--entrypoint JSON] [--cmd JSON]
                  [--volume PATH]... [--env K=V]... [--workdir DIR] [--label K=V]...
                  [--arch amd64|arm64]
+    oci-image.py --layout OUT --tag TAG --index-of TAG1,TAG2...
 
 The layer is DIR as a gzip'd tar, written reproducibly: entries sorted, owned by 0:0, mtimes
 set to SOURCE_DATE_EPOCH (default 0), gzip header without name or time. The same inputs give
@@ -11,6 +12,9 @@ the same image digest. OUT may already be an OCI layout: TAG is then added (or r
 its index.json, so one layout can hold several images. Push it with skopeo:
 
     skopeo copy oci:OUT:TAG docker://REGISTRY/REPOSITORY:TAG
+
+With --index-of, TAG becomes a multi-platform image: an OCI image index whose manifests are the
+images TAG1, TAG2... already in OUT, each with its platform (push it with `skopeo copy --all`).
 
 Only the standard library is used (Debian's python3 is enough).
 """
@@ -25,6 +29,7 @@ import sys
 import tarfile
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -94,7 +99,7 @@ def canonical(value):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rootfs", required=True, help="directory that becomes the image's filesystem")
+    p.add_argument("--rootfs", help="directory that becomes the image's filesystem")
     p.add_argument("--layout", required=True, help="OCI image layout directory to write or extend")
     p.add_argument("--tag", required=True, help="name of the image in the layout (oci:LAYOUT:TAG)")
     p.add_argument("--entrypoint", help="ENTRYPOINT as a JSON list")
@@ -104,9 +109,14 @@ def main():
     p.add_argument("--workdir", help="WORKDIR")
     p.add_argument("--label", action="append", default=[], help="KEY=VALUE label (repeatable)")
     p.add_argument("--arch", default="amd64", choices=["amd64", "arm64"])
+    p.add_argument("--index-of", help="TAG1,TAG2...: make TAG an image index of these images")
     a = p.parse_args()
 
-    if not os.path.isdir(a.rootfs):
+    if a.index_of is not None:
+        if a.rootfs is not None:
+            fail("--index-of and --rootfs: give one or the other")
+        return write_index(a.layout, a.tag, [t for t in a.index_of.split(",") if t])
+    if a.rootfs is None or not os.path.isdir(a.rootfs):
         fail(f"--rootfs {a.rootfs}: not a directory")
     if not a.tag or any(c in a.tag for c in "/: "):
         fail(f"--tag {a.tag!r}: expected a tag such as 0.1.0 (no '/', ':' or spaces)")
@@ -155,25 +165,58 @@ def main():
     manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg, "layers": [layer]}
     man = write_blob(a.layout, canonical(manifest))
 
-    index_path = os.path.join(a.layout, "index.json")
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
-    if os.path.exists(index_path):
-        with open(index_path) as f:
-            index = json.load(f)
-    index["manifests"] = [m for m in index.get("manifests", [])
-                          if m.get("annotations", {}).get(REF_NAME) != a.tag]
-    index["manifests"].append({
+    name(a.layout, a.tag, {
         "mediaType": OCI_MANIFEST,
         **man,
         "platform": {"architecture": a.arch, "os": "linux"},
-        "annotations": {REF_NAME: a.tag},
     })
-    with open(os.path.join(a.layout, "oci-layout"), "w") as f:
+    print(f"{a.layout}:{a.tag} {man['digest']}")
+
+
+def read_index(layout):
+    index_path = os.path.join(layout, "index.json")
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+    if os.path.exists(index_path):
+        with open(index_path) as f:
+            index = json.load(f)
+    return index
+
+
+def name(layout, tag, descriptor):
+    """Add (or replace) TAG in the layout's index.json, pointing at DESCRIPTOR."""
+    index_path = os.path.join(layout, "index.json")
+    index = read_index(layout)
+    index["manifests"] = [m for m in index.get("manifests", [])
+                          if m.get("annotations", {}).get(REF_NAME) != tag]
+    index["manifests"].append({**descriptor, "annotations": {REF_NAME: tag}})
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
     with open(index_path + ".tmp", "w") as f:
         json.dump(index, f, indent=2)
     os.replace(index_path + ".tmp", index_path)
-    print(f"{a.layout}:{a.tag} {man['digest']}")
+
+
+def write_index(layout, tag, members):
+    if not members:
+        fail("--index-of: expected TAG1,TAG2...")
+    if not os.path.isfile(os.path.join(layout, "index.json")):
+        fail(f"--layout {layout}: no OCI image layout there; write the images of --index-of first")
+    named = {m.get("annotations", {}).get(REF_NAME): m for m in read_index(layout)["manifests"]}
+    manifests, platforms = [], set()
+    for t in members:
+        m = named.get(t)
+        if m is None or m.get("mediaType") != OCI_MANIFEST or "platform" not in m:
+            fail(f"--index-of: {t!r} is not a single-platform image in {layout}")
+        p = m["platform"]
+        key = (p.get("os"), p.get("architecture"))
+        if key in platforms:
+            fail(f"--index-of: two images for {key[0]}/{key[1]}")
+        platforms.add(key)
+        manifests.append({k: m[k] for k in ("mediaType", "digest", "size", "platform")})
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}
+    desc = write_blob(layout, canonical(index))
+    name(layout, tag, {"mediaType": OCI_INDEX, **desc})
+    print(f"{layout}:{tag} {desc['digest']}")
 
 
 if __name__ == "__main__":

@@ -135,11 +135,12 @@ pub fn oci_image(
     run(&mut c, "oci-image.py");
 }
 
-/// `skopeo copy oci:LAYOUT:TAG docker://DEST` (plain HTTP: DEST is a registry on 127.0.0.1).
+/// `skopeo copy --all oci:LAYOUT:TAG docker://DEST` (every platform of an image index; plain
+/// HTTP: DEST is a registry on 127.0.0.1).
 pub fn push(layout: &Path, tag: &str, dest: &str) {
     run(
         hermetic::tool("skopeo", "apt-get install skopeo")
-            .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .args(["copy", "--quiet", "--all", "--dest-tls-verify=false"])
             .arg(format!("oci:{}:{tag}", layout.display()))
             .arg(format!("docker://{dest}")),
         "skopeo copy",

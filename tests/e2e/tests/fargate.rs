@@ -746,3 +746,122 @@ fn walk(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The sidecar image is one name for two platforms: an OCI image index whose linux/amd64 and
+/// linux/arm64 images each hold the tracer of their architecture, built reproducibly, and
+/// pushed whole to a registry.
+#[test]
+fn the_sidecar_image_is_an_index_for_amd64_and_arm64() {
+    let scratch = TempDir::new("e2e-multiarch");
+    let dir = scratch.path();
+    let layout = dir.join("oci");
+    let tag = kiltx_e2e::build_tracer_image(&layout);
+    let root = repo_root();
+    let blob = |digest: &Value| {
+        let d = digest.as_str().unwrap().strip_prefix("sha256:").unwrap();
+        layout.join("blobs/sha256").join(d)
+    };
+    let json_blob = |digest: &Value| -> Value {
+        serde_json::from_slice(&fs::read(blob(digest)).unwrap()).unwrap()
+    };
+    let index: Value =
+        serde_json::from_slice(&fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let named = |name: &str| -> Value {
+        index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == name)
+            .unwrap_or_else(|| panic!("{name} in the layout: {index}"))
+            .clone()
+    };
+    let top = named(&tag);
+    assert_eq!(top["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let image_index = json_blob(&top["digest"]);
+    let platforms: Vec<(String, Value)> = image_index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                format!(
+                    "{}/{}",
+                    m["platform"]["os"].as_str().unwrap(),
+                    m["platform"]["architecture"].as_str().unwrap()
+                ),
+                m["digest"].clone(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = platforms.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(names, ["linux/amd64", "linux/arm64"]);
+    for (platform, digest) in &platforms {
+        let (arch, machine, binary) = match platform.as_str() {
+            "linux/amd64" => ("amd64", 62u16, root.join("target/release/kiltx-tracer")),
+            _ => (
+                "arm64",
+                183u16,
+                root.join("target/aarch64-cross/aarch64-unknown-linux-gnu/release/kiltx-tracer"),
+            ),
+        };
+        let manifest = json_blob(digest);
+        let config = json_blob(&manifest["config"]["digest"]);
+        assert_eq!(config["architecture"], arch, "{platform}");
+        assert_eq!(config["os"], "linux");
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            json!([
+                "/kiltx/bin/kiltx-tracer",
+                "collect",
+                "--listen",
+                "tcp://127.0.0.1:7701"
+            ])
+        );
+        let layers = manifest["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 1);
+        let out = hermetic("tar")
+            .arg("-xzOf")
+            .arg(blob(&layers[0]["digest"]))
+            .arg("kiltx/bin/kiltx-tracer")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{platform}: {out:?}");
+        let elf = &out.stdout;
+        assert_eq!(&elf[..4], b"\x7fELF", "{platform}");
+        assert_eq!(
+            u16::from_le_bytes([elf[18], elf[19]]),
+            machine,
+            "{platform}: e_machine"
+        );
+        assert!(
+            *elf == fs::read(&binary).unwrap(),
+            "{platform}: {}",
+            binary.display()
+        );
+        // each platform's image is also named in the layout
+        assert_eq!(named(&format!("{tag}-{arch}"))["digest"], *digest);
+    }
+
+    // reproducible: a second build gives the same index, byte for byte
+    let again = dir.join("oci-again");
+    assert_eq!(kiltx_e2e::build_tracer_image(&again), tag);
+    let index2: Value =
+        serde_json::from_slice(&fs::read(again.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index2, index);
+
+    // pushed whole: the registry serves the index with both platforms
+    let reg = registry(&dir.join("registry"), dir, Auth::Anonymous);
+    let reference = format!("{}/kiltx/kiltx-tracer:{tag}", reg.host());
+    push(&layout, &tag, &reference);
+    let raw = hermetic("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "{raw:?}");
+    let served: Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(
+        served, image_index,
+        "the registry serves the index as built"
+    );
+}
