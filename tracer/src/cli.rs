@@ -29,8 +29,9 @@ options for run:
                              (with a warning) instead of failing
   --on-backpressure MODE     drop (default: drop events and count them when the
                              sink is slow) | block (slow the application down)
-  --compat MODE              trace (default: 32-bit and x32 syscalls are traced
-                             with their own numbers) | deny (they fail: ENOSYS)
+  --compat MODE              trace (default: 32-bit (i386, AArch32) and x32
+                             syscalls are traced with their own numbers) | deny
+                             (they fail: ENOSYS)
   --io-uring MODE            trace (default: setting up a ring is an event, with
                              \"alert\":\"io_uring\"; what the ring does is not
                              seen) | deny (io_uring fails with ENOSYS in every
