@@ -304,3 +304,52 @@ fn nested_mappings_as_keys_are_refused_at_once() {
         started.elapsed()
     );
 }
+
+/// The Graviton build: `kiltx` built for aarch64 (tests/aarch64/cargo.sh), run by qemu-aarch64
+/// (user mode), answers as the x86_64 one, byte for byte and exit status included.
+#[test]
+fn the_aarch64_kiltx_answers_as_the_x86_64_one() {
+    use kiltx_testsupport::aarch64;
+    let bin = aarch64::build("kiltx", "kiltx");
+    assert_eq!(aarch64::elf_machine(&bin), Some(183), "an aarch64 binary");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = root.join("templates/example-task-definition.json");
+    let example = example.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["patch", example],
+        &["patch", "--check", example],
+        &["lint", example],
+        &["definition", "show"],
+        &["patch", "/nonexistent/task.json"],
+    ];
+    let mut codes = Vec::new();
+    for args in cases {
+        let native = hermetic(env!("CARGO_BIN_EXE_kiltx"))
+            .env("KILTX_OFFLINE", "1")
+            .args(args)
+            .output()
+            .expect("run kiltx");
+        let arm = aarch64::qemu_user(&bin)
+            .env("KILTX_OFFLINE", "1")
+            .args(args)
+            .output()
+            .expect("run qemu-aarch64");
+        assert_eq!(arm.status.code(), native.status.code(), "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&arm.stdout),
+            String::from_utf8_lossy(&native.stdout),
+            "{args:?}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&arm.stderr),
+            String::from_utf8_lossy(&native.stderr),
+            "{args:?}"
+        );
+        codes.push(native.status.code());
+    }
+    // what was compared: a success, a finding, an error
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)) && codes.contains(&Some(2)),
+        "{codes:?}"
+    );
+}

@@ -5,8 +5,8 @@
 # - the cross toolchain: Debian's rustc-web/cargo-web (bookworm-security) and the aarch64
 #   standard library of exactly the same version (libstd-rust-web-dev:arm64, downloaded and
 #   unpacked, not installed), gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (static glibc);
-# - the emulator: qemu-system-arm from bookworm-backports (bookworm's own 7.2 conflicts with the
-#   qemu-utils 10 that this machine image ships);
+# - the emulators: qemu-system-arm and qemu-user from bookworm-backports (bookworm's own 7.2
+#   conflicts with the qemu-utils 10 that this machine image ships);
 # - the guest: Debian's cloud-arm64 kernel (the version the linux-image-cloud-arm64 metapackage
 #   names), busybox-static:arm64, strace:arm64 and the libc6:arm64 it needs, unpacked into the
 #   cache.
@@ -54,14 +54,18 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 \
         || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; }
 fi
-# qemu-system-arm must come from backports (tests only) (its qemu-system-common must match qemu-utils 10).
-if ! $toolchain_only && { ! installed qemu-system-arm || [[ $(dpkg-query -W -f='${Version}' qemu-system-arm) != 1:10* ]]; }; then
-    log "installing qemu-system-arm from bookworm-backports"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -t bookworm-backports qemu-system-arm >&2 \
-        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            --no-install-recommends -t bookworm-backports qemu-system-arm >&2; }
-fi
+# The emulators (tests only), from backports: qemu-system-arm (its qemu-system-common must match
+# qemu-utils 10) for the tracer's tests, qemu-user (qemu-aarch64, no binfmt registration) for
+# kiltx's and the macro's.
+for p in qemu-system-arm qemu-user; do
+    if ! $toolchain_only && { ! installed $p || [[ $(dpkg-query -W -f='${Version}' $p) != 1:10* ]]; }; then
+        log "installing $p from bookworm-backports"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            -t bookworm-backports $p >&2 \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                --no-install-recommends -t bookworm-backports $p >&2; }
+    fi
+done
 
 # --- arm64 packages through the cache's own apt configuration -------------------------------
 apt_dir=$cache/apt

@@ -27,7 +27,6 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const TARGET: &str = "aarch64-unknown-linux-gnu";
 /// The guest's whole run (TCG: about 0.7 ms per traced syscall).
 const GUEST_TIMEOUT: Duration = Duration::from_secs(400);
 /// Short-lived processes in the guest (1,000 on x86_64; each costs a few ms
@@ -247,35 +246,8 @@ fn cache() -> PathBuf {
 
 /// `kiltx-tracer` for aarch64, static: `tests/aarch64/cargo.sh` (Debian's cargo
 /// and rustc with Debian's aarch64 standard library).
-fn build_tracer(cache: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .expect("CARGO_HOME or HOME");
-    let out = hermetic("bash")
-        .current_dir(root)
-        .env("CARGO_HOME", cargo_home)
-        .env("KILTX_AARCH64_CACHE", cache)
-        .arg(root.join("tests/aarch64/cargo.sh"))
-        .args([
-            "build",
-            "--locked",
-            "--offline",
-            "--release",
-            "-p",
-            "kiltx-tracer",
-        ])
-        .output()
-        .expect("bash");
-    assert!(
-        out.status.success(),
-        "the aarch64 build of kiltx-tracer (tests/aarch64/cargo.sh) failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    root.join("target/aarch64-cross")
-        .join(TARGET)
-        .join("release/kiltx-tracer")
+fn build_tracer() -> PathBuf {
+    kiltx_testsupport::aarch64::build("kiltx-tracer", "kiltx-tracer")
 }
 
 /// The test programs of tests/progs, static for aarch64; `arm32` assembled for AArch32.
@@ -446,7 +418,7 @@ fn initramfs(cache: &Path, tracer: &Path, progs: &[(String, PathBuf)]) -> Vec<u8
 fn boot() -> Guest {
     let cache = cache();
     let t0 = Instant::now();
-    let tracer = build_tracer(&cache);
+    let tracer = build_tracer();
     let dir = tempdir("aarch64");
     let progs = build_progs(&dir.join("progs"));
     let initrd = dir.join("initramfs.cpio");

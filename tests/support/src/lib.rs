@@ -3,6 +3,7 @@
 //! and a way to push images to them. Every server is a child process that is killed (by its own
 //! PID) when dropped. A missing tool is a panic that says how to install it: tests fail, never skip.
 
+pub mod aarch64;
 pub mod hermetic;
 
 use std::fs;
