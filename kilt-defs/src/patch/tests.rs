@@ -201,9 +201,11 @@ fn tasks_on_an_architecture_the_sidecar_lacks_are_left_alone() {
             "RuntimePlatform": {"CpuArchitecture": arch, "OperatingSystemFamily": "LINUX"},
             "ContainerDefinitions": [{"Name": "app", "Image": "a", "EntryPoint": ["/a"]}]}}}})
     };
-    let builtin = def();
-    assert_eq!(builtin.sidecars[0].architectures, ["X86_64"]);
-    // ARM64 with the x86_64-only built-in sidecar: skipped, untouched, and the summary says why.
+    // The built-in sidecar is built for both; a definition whose sidecar is x86_64-only:
+    assert_eq!(def().sidecars[0].architectures, ["X86_64", "ARM64"]);
+    let mut builtin = def();
+    builtin.sidecars[0].architectures = vec!["X86_64".into()];
+    // ARM64 with an x86_64-only sidecar: skipped, untouched, and the summary says why.
     let input = task(json!("ARM64"));
     let (out, report) = run(input.clone(), Shape::CloudFormation, &builtin).unwrap();
     assert_eq!(out, input);
