@@ -86,9 +86,22 @@ arm64_update() {
 arm64_version() { # the candidate version of an arm64 package, or nothing
     "${apt_arm64[@]/apt-get/apt-cache}" policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}'
 }
+# arm64_candidate PKG: its candidate version, updating the lists once if they do not name it
+# (lists that are missing, stale or being rewritten); an error if it stays unknown.
+arm64_candidate() {
+    local v
+    v=$(arm64_version "$1")
+    if [[ -z $v ]]; then
+        arm64_update
+        v=$(arm64_version "$1")
+    fi
+    [[ -n $v ]] || { log "no arm64 package $1 in $apt_dir/sources.list's archives"; exit 1; }
+    echo "$v"
+}
 # arm64_fetch PKG VERSION DIR: download and unpack PKG=VERSION into DIR (once; a stamp says so)
 arm64_fetch() {
     local pkg=$1 ver=$2 dir=$3
+    [[ -n $ver ]] || { log "arm64_fetch $pkg: no version"; exit 1; }
     [[ -f $dir/.unpacked && $(cat "$dir/.unpacked") == "$pkg=$ver" ]] && return 0
     rm -rf "$dir"
     mkdir -p "$dir"
@@ -131,12 +144,12 @@ kernel_meta=$(arm64_version linux-image-cloud-arm64)
 kernel_pkg=$("${apt_arm64[@]/apt-get/apt-cache}" depends linux-image-cloud-arm64 2>/dev/null \
     | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 [[ -n $kernel_pkg ]] || { log "cannot resolve linux-image-cloud-arm64's kernel"; exit 1; }
-kernel_ver=$(arm64_version "$kernel_pkg")
+kernel_ver=$(arm64_candidate "$kernel_pkg")
 arm64_fetch "$kernel_pkg" "$kernel_ver" "$cache/kernel"
-arm64_fetch busybox-static "$(arm64_version busybox-static)" "$cache/busybox"
+arm64_fetch busybox-static "$(arm64_candidate busybox-static)" "$cache/busybox"
 # strace in the guest (the ground truth), with the C library it is linked with.
-arm64_fetch strace "$(arm64_version strace)" "$cache/strace"
-arm64_fetch libc6 "$(arm64_version libc6)" "$cache/libc6"
+arm64_fetch strace "$(arm64_candidate strace)" "$cache/strace"
+arm64_fetch libc6 "$(arm64_candidate libc6)" "$cache/libc6"
 rm -rf "$cache/libc6/usr" # strace needs only the loader and libc.so.6
 
 # Keep only what is used: the kernel image (vmlinuz) and its config, not the modules.
