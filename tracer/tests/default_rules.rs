@@ -51,28 +51,7 @@ fn py(dir: &Path, name: &str, code: &str) -> String {
 
 /// `collect --replay EVENTS --rules kiltx_rules.yaml OPTS`: the alerts and the final stats.
 fn replay(events: &Path, opts: &[&str]) -> (Vec<Value>, Value) {
-    let out = tracer_cmd()
-        .args(["collect", "--replay"])
-        .arg(events)
-        .arg("--rules")
-        .arg(default_rules())
-        .args(["--hostname", "task-1"])
-        .args(opts)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .collect();
-    let stats = lines.pop().expect("a final stats line");
-    assert_eq!(stats["args"]["final"], true);
+    let (mut lines, stats) = collect_replay(&default_rules(), events, opts);
     // the alerts (a replayed stream that does not end with a tracer's final
     // stats is also followed by a cut-stream line)
     lines.retain(|l| l.get("rule").is_some());

@@ -46,29 +46,7 @@ fn trace(dir: &Path, script: &str) -> PathBuf {
 
 /// `collect --replay EVENTS --rules falco_rules.yaml OPTS`: the alerts and the final stats line.
 fn replay(events: &Path, opts: &[&str]) -> (Vec<Value>, Value) {
-    let out = tracer_cmd()
-        .args(["collect", "--replay"])
-        .arg(events)
-        .arg("--rules")
-        .arg(falco_rules())
-        .args(["--hostname", "task-1"])
-        .args(opts)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .collect();
-    let stats = lines.pop().expect("a final stats line");
-    assert_eq!(stats["args"]["final"], true);
-    (lines, stats)
+    collect_replay(&falco_rules(), events, opts)
 }
 
 fn rules_of(alerts: &[Value]) -> Vec<&str> {

@@ -136,3 +136,31 @@ pub fn set_nonblocking(fd: i32) {
         libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
 }
+
+/// `kiltx-tracer collect --replay EVENTS --rules RULES --hostname task-1 OPTS`: every line it
+/// writes but the last, and the last, which must be the final stats line.
+pub fn collect_replay(rules: &Path, events: &Path, opts: &[&str]) -> (Vec<Value>, Value) {
+    let out = tracer_cmd()
+        .args(["collect", "--replay"])
+        .arg(events)
+        .arg("--rules")
+        .arg(rules)
+        .args(["--hostname", "task-1"])
+        .args(opts)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let stats = lines.pop().expect("a final stats line");
+    assert_eq!(stats["args"]["final"], true);
+    (lines, stats)
+}
