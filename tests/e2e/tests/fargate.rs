@@ -814,7 +814,9 @@ fn the_sidecar_image_is_an_index_for_amd64_and_arm64() {
                 "/kiltx/bin/kiltx-tracer",
                 "collect",
                 "--listen",
-                "tcp://127.0.0.1:7701"
+                "unix:/kiltx/run/events.sock",
+                "--rules",
+                "default"
             ])
         );
         let layers = manifest["layers"].as_array().unwrap();
