@@ -28,6 +28,11 @@ esac
 cache=${KILTX_AARCH64_CACHE:-/var/cache/kiltx-aarch64}
 mkdir -p "$cache"
 log() { echo "tests/aarch64/setup.sh: $*" >&2; }
+# One run at a time: tests run it concurrently (tracer/image/build.sh from two e2e tests), and
+# the arm64 apt configuration works without apt's own locks (Debug::NoLocking), so two updates
+# of its lists at once corrupted its package cache ("The package cache file is corrupted").
+exec 9>"$cache/.lock"
+flock 9
 
 # --- host packages -------------------------------------------------------------------------
 installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }

@@ -197,7 +197,12 @@ mod tests {
     #[test]
     fn stdin_is_empty() {
         let out = command("/bin/cat").output().unwrap();
-        assert!(out.status.success());
-        assert!(out.stdout.is_empty());
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            out.stdout.is_empty(),
+            "cat read {:?} from its stdin (stderr: {:?})",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
