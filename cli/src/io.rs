@@ -57,12 +57,32 @@ pub fn read_input(path: &str, limit: usize) -> Result<String, CliError> {
 }
 
 /// Write `text` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed over the target (keeping the target's permissions).
+/// renamed over the target (keeping the target's permissions). A symbolic link is followed (the
+/// file it names is replaced, the link stays); what is not a regular file (`/dev/null`, a FIFO,
+/// `/dev/stdout`) is written into as it is: renaming over it would replace a device with a
+/// file (`-o /dev/null` as root once turned the machine's /dev/null into a regular file).
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
     let write_err = |source| CliError::Write {
         path: path.to_path_buf(),
         source,
     };
+    let resolved;
+    let path = match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = fs::canonicalize(path).map_err(write_err)?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    if let Ok(meta) = fs::metadata(path) {
+        if !meta.is_file() {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(write_err)?;
+            return f.write_all(text.as_bytes()).map_err(write_err);
+        }
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

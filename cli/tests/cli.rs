@@ -136,6 +136,49 @@ fn in_place_replaces_the_file_and_leaves_no_temporary() {
     assert_eq!(t.entries(), vec!["task.json"]);
 }
 
+/// `-o` and `--in-place` replace a regular file atomically, but never replace what is not one:
+/// a FIFO (or /dev/null, /dev/stdout) is written into, and a symbolic link is followed (the
+/// file it names is replaced, the link stays). Renaming over `-o /dev/null` once turned the
+/// machine's /dev/null into a regular file.
+#[test]
+fn outputs_that_are_not_regular_files_are_written_into_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // (A FIFO stands for every non-regular file: the test must not risk the machine's
+    // /dev/null.)
+    let t = Tmp::new("special");
+    let f = t.file("task.json", TASK);
+    let expected = kiltx(&["patch", "-q", &f]).stdout;
+    // A FIFO, read by another thread.
+    let fifo = t.0.join("out.fifo");
+    let st = hermetic("/usr/bin/mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let out = kiltx(&["patch", "-q", &f, "-o", fifo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(reader.join().unwrap(), expected);
+    assert!(
+        fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+    // A symbolic link: the file it names gets the output.
+    let real = t.file("real.json", "old");
+    let link = t.0.join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = kiltx(&["patch", "-q", &f, "-o", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "still a link"
+    );
+    assert_eq!(fs::read(&real).unwrap(), expected);
+}
+
 #[test]
 fn nothing_is_written_on_error() {
     let t = Tmp::new("error");
