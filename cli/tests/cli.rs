@@ -158,11 +158,12 @@ fn outputs_that_are_not_regular_files_are_written_into_not_replaced() {
     };
     let out = kiltx(&["patch", "-q", &f, "-o", fifo.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(reader.join().unwrap(), expected);
+    // (Checked first: had kiltx renamed a file over it, the reader would wait forever.)
     assert!(
         fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
         "still a FIFO"
     );
+    assert_eq!(reader.join().unwrap(), expected);
     // A symbolic link: the file it names gets the output.
     let real = t.file("real.json", "old");
     let link = t.0.join("link.json");
