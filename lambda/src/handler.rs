@@ -89,24 +89,7 @@ fn parameter_values(request: &MacroRequest) -> BTreeMap<String, String> {
         .template_parameter_values
         .iter()
         .filter(|(k, _)| !ssm_typed(k))
-        .filter_map(|(k, v)| {
-            let s = match v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| {
-                        x.as_str()
-                            .map(String::from)
-                            .unwrap_or_else(|| x.to_string())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-                _ => return None,
-            };
-            Some((k.clone(), s))
-        })
+        .filter_map(|(k, v)| Some((k.clone(), patch::parameter_text(v)?)))
         .collect();
     for (name, value) in [
         ("AWS::Region", &request.region),

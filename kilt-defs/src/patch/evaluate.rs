@@ -104,22 +104,7 @@ impl Known {
                 {
                     k.lists.insert(name.clone());
                 }
-                let default = p.get("Default").and_then(|d| match d {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    Value::Bool(b) => Some(b.to_string()),
-                    Value::Array(a) => Some(
-                        a.iter()
-                            .map(|x| {
-                                x.as_str()
-                                    .map(String::from)
-                                    .unwrap_or_else(|| x.to_string())
-                            })
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
-                    _ => None,
-                });
+                let default = p.get("Default").and_then(parameter_text);
                 if ty.starts_with(SSM_TYPE) {
                     k.ssm.insert(name.clone(), default.unwrap_or_default());
                 } else if let Some(d) = default {
@@ -509,6 +494,28 @@ impl Known {
                 )),
             },
         }
+    }
+}
+
+/// A parameter value as CloudFormation gives it in text: a string, number or boolean as
+/// written, a list joined with commas (as a `CommaDelimitedList`); `None` for anything else.
+/// What a `Default` and a macro's `templateParameterValues` are both read with.
+pub fn parameter_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
     }
 }
 

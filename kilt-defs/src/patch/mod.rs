@@ -46,7 +46,7 @@ mod task;
 use std::collections::BTreeMap;
 
 pub use argv::is_wrapped;
-pub use evaluate::{Known, Missing, Sections};
+pub use evaluate::{parameter_text, Known, Missing, Sections};
 pub(crate) use fields::get_mut;
 pub use patcher::{patch, patch_recording, patch_site_recording, Mode, Patcher};
 pub use report::{unique_needs, NeededImage, Report, TaskOutcome, TaskStatus};
