@@ -3,21 +3,24 @@
 # provided.al2023 whatever glibc built it) zipped as dist/kiltx-lambda-ARCH.zip.
 #
 #   bash lambda/package.sh            # x86_64
-#   bash lambda/package.sh arm64      # needs the aarch64-unknown-linux-gnu target and a linker
-#                                     # (rustup target add aarch64-unknown-linux-gnu;
-#                                     #  apt-get install gcc-aarch64-linux-gnu)
+#   bash lambda/package.sh arm64      # Graviton: cross-built with Debian's toolchain by
+#                                     # tests/aarch64/cargo.sh (which installs it first)
+#
+# templates/macro.yaml's Architecture parameter must name the same architecture.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch="${1:-x86_64}"
 case "$arch" in
-    x86_64) target=x86_64-unknown-linux-gnu ;;
-    arm64) target=aarch64-unknown-linux-gnu
-           export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER:-aarch64-linux-gnu-gcc}" ;;
+    x86_64)
+        # With --target, RUSTFLAGS reach only the target's crates, not build scripts or proc macros.
+        RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p kiltx-lambda \
+            --target x86_64-unknown-linux-gnu
+        bin="target/x86_64-unknown-linux-gnu/release/bootstrap" ;;
+    arm64)
+        bash tests/aarch64/cargo.sh build --release --locked -p kiltx-lambda
+        bin="target/aarch64-cross/aarch64-unknown-linux-gnu/release/bootstrap" ;;
     *) echo "usage: $0 [x86_64|arm64]" >&2; exit 2 ;;
 esac
-# With --target, RUSTFLAGS reach only the target's crates, not build scripts or proc macros.
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked -p kiltx-lambda --target "$target"
-bin="target/$target/release/bootstrap"
 mkdir -p dist
 out="dist/kiltx-lambda-$arch.zip"
 python3 - "$bin" "$out" <<'PY'

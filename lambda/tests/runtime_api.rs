@@ -141,3 +141,60 @@ fn broken_configuration_fails_each_invocation_without_crashing() {
         "the runtime must keep running"
     );
 }
+
+/// The Graviton package: `bootstrap` built for aarch64 (tests/aarch64/cargo.sh, as
+/// `lambda/package.sh arm64` builds it), run by qemu-aarch64 (user mode), answers the same
+/// events exactly as the x86_64 one does.
+#[test]
+fn the_aarch64_bootstrap_answers_as_the_x86_64_one() {
+    use kiltx_testsupport::aarch64;
+    let bin = aarch64::build("kiltx-lambda", "bootstrap");
+    assert_eq!(aarch64::elf_machine(&bin), Some(183), "an aarch64 binary");
+    let events = [
+        (
+            "r-template",
+            event("r-template", small_template(), Value::Null),
+        ),
+        (
+            "r-snippet",
+            event(
+                "r-snippet",
+                json!({"ContainerDefinitions": [{"Name": "app", "Image": "app", "EntryPoint": ["/app"]}]}),
+                json!({"TracerImage": "reg.example/t:1"}),
+            ),
+        ),
+        (
+            "r-big",
+            event(
+                "r-big",
+                kiltx_bench::cloudformation_template(20, 240_000),
+                Value::Null,
+            ),
+        ),
+        (
+            "r-garbage",
+            json!({"hello": "world", "requestId": "r-garbage"}),
+        ),
+    ];
+    let ids: Vec<&str> = events.iter().map(|(id, _)| *id).collect();
+    let answers = |cmd| {
+        let api = RuntimeApi::start();
+        for (id, e) in &events {
+            api.push(id, e);
+        }
+        let _b = crate::common::bootstrap_with(cmd, &api, &[]);
+        api.answers(&ids, Duration::from_secs(120))
+    };
+    let native = answers(kiltx_testsupport::hermetic::command(env!(
+        "CARGO_BIN_EXE_bootstrap"
+    )));
+    let arm = answers(aarch64::qemu_user(&bin));
+    assert_eq!(native[0].1["status"], "success");
+    assert_eq!(
+        native[0].1["fragment"]["Resources"]["Task"]["Properties"]["ContainerDefinitions"][1]
+            ["Name"],
+        "kiltx-tracer"
+    );
+    assert_eq!(native[3].1["status"], "failure");
+    assert_eq!(arm, native);
+}

@@ -16,7 +16,16 @@ impl Drop for Bootstrap {
 /// Start `bootstrap` against `api` with a Lambda environment and nothing else but `extra_env`.
 pub fn bootstrap(api: &RuntimeApi, extra_env: &[(&str, &str)]) -> Bootstrap {
     // nothing inherited but the fixed PATH, locale and HOME (kiltx_testsupport::hermetic)
-    let mut cmd = kiltx_testsupport::hermetic::command(env!("CARGO_BIN_EXE_bootstrap"));
+    let cmd = kiltx_testsupport::hermetic::command(env!("CARGO_BIN_EXE_bootstrap"));
+    bootstrap_with(cmd, api, extra_env)
+}
+
+/// Start `cmd` (a `bootstrap`, e.g. the aarch64 one under qemu-aarch64) as [`bootstrap`] does.
+pub fn bootstrap_with(
+    mut cmd: std::process::Command,
+    api: &RuntimeApi,
+    extra_env: &[(&str, &str)],
+) -> Bootstrap {
     cmd.env("AWS_LAMBDA_RUNTIME_API", &api.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "kiltx")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
