@@ -13,7 +13,7 @@
 # is the image kiltx's built-in definition injects; the layout also names each platform's
 # image VERSION-amd64 and VERSION-arm64. The same inputs give the same digests
 # (SOURCE_DATE_EPOCH, default 0, is every file's mtime). tracer/image/Containerfile builds the
-# amd64 image with a container engine.
+# same per-platform images with a container engine.
 #
 #   --binary PATH        the x86_64 tracer (default: cargo build --release -p kiltx-tracer)
 #   --binary-arm64 PATH  the aarch64 tracer (default: tests/aarch64/cargo.sh build --release

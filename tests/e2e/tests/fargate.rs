@@ -672,8 +672,11 @@ fn the_helper_refuses_what_it_cannot_run() {
     );
 }
 
+/// `tracer/image/Containerfile` builds, for each platform, the image `tracer/image/build.sh`
+/// puts in its index: the same configuration and the same single file, that platform's tracer;
+/// and podman makes the pair one name (a manifest list) for linux/amd64 and linux/arm64.
 #[test]
-fn the_containerfile_and_the_script_build_the_same_image() {
+fn the_containerfile_and_the_script_build_the_same_images() {
     let scratch = TempDir::new("e2e-containerfile");
     let dir = scratch.path();
     let layout = dir.join("oci");
@@ -681,55 +684,117 @@ fn the_containerfile_and_the_script_build_the_same_image() {
     let podman = Podman::new(&dir.join("podman"));
     let root = repo_root();
     let containerfile = root.join("tracer/image/Containerfile");
+    let binaries = [
+        ("amd64", root.join("target/release/kiltx-tracer")),
+        (
+            "arm64",
+            root.join("target/aarch64-cross/aarch64-unknown-linux-gnu/release/kiltx-tracer"),
+        ),
+    ];
+    for (arch, binary) in &binaries {
+        let platform = format!("linux/{arch}");
+        let from_file = format!("localhost/kiltx-tracer:containerfile-{arch}");
+        podman
+            .run(&[
+                "build",
+                "--quiet",
+                "--platform",
+                &platform,
+                "-f",
+                containerfile.to_str().unwrap(),
+                "-t",
+                &from_file,
+                root.to_str().unwrap(),
+            ])
+            .unwrap();
+        // the script's image of that platform (the layout names it TAG-ARCH)
+        let layout_ref = format!("oci:{}:{tag}-{arch}", layout.display());
+        let from_script = podman
+            .run(&["pull", "--quiet", "--platform", &platform, &layout_ref])
+            .unwrap();
+        let from_script = from_script.trim().to_string();
+        let script_config = podman.image_config(&from_script).unwrap();
+        let file_config = podman.image_config(&from_file).unwrap();
+        for key in ["Entrypoint", "Volumes", "Env", "Cmd", "WorkingDir", "User"] {
+            assert_eq!(
+                script_config.get(key),
+                file_config.get(key),
+                "{arch}: {key}"
+            );
+        }
+        assert_eq!(
+            script_config["Entrypoint"],
+            json!([
+                "/kiltx/bin/kiltx-tracer",
+                "collect",
+                "--listen",
+                "unix:/kiltx/run/events.sock",
+                "--rules",
+                "default"
+            ])
+        );
+        assert_eq!(script_config["Volumes"], json!({"/kiltx": {}}));
+        for image in [&from_script, &from_file] {
+            let inspected = podman
+                .run(&[
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{.Os}}/{{.Architecture}}",
+                    image,
+                ])
+                .unwrap();
+            assert_eq!(inspected.trim(), platform, "{image}");
+            // the same file, byte for byte, and nothing else in either image
+            let mount = podman.run(&["image", "mount", image]).unwrap();
+            let out = Path::new(mount.trim()).to_path_buf();
+            assert_eq!(
+                walk(&out),
+                vec!["kiltx/bin/kiltx-tracer".to_string()],
+                "{image}"
+            );
+            assert_eq!(
+                fs::read(out.join("kiltx/bin/kiltx-tracer")).unwrap(),
+                fs::read(binary).unwrap(),
+                "{image}: the release tracer of {arch}"
+            );
+            podman.run(&["image", "unmount", image]).unwrap();
+        }
+    }
+    // both platforms under one name, as the Containerfile's header says to build it
     podman
         .run(&[
             "build",
             "--quiet",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--manifest",
+            "localhost/kiltx-tracer:containerfile",
             "-f",
             containerfile.to_str().unwrap(),
-            "-t",
-            "localhost/kiltx-tracer:containerfile",
             root.to_str().unwrap(),
         ])
         .unwrap();
-    let layout_ref = format!("oci:{}:{tag}", layout.display());
-    let script_image = podman.run(&["pull", "--quiet", &layout_ref]).unwrap();
-    let script_image = script_image.trim();
-    let from_script = podman.image_config(script_image).unwrap();
-    let from_file = podman
-        .image_config("localhost/kiltx-tracer:containerfile")
-        .unwrap();
-    for key in ["Entrypoint", "Volumes", "Env", "Cmd", "WorkingDir", "User"] {
-        assert_eq!(from_script.get(key), from_file.get(key), "{key}");
-    }
-    assert_eq!(
-        from_script["Entrypoint"],
-        json!([
-            "/kiltx/bin/kiltx-tracer",
-            "collect",
-            "--listen",
-            "unix:/kiltx/run/events.sock",
-            "--rules",
-            "default"
-        ])
-    );
-    assert_eq!(from_script["Volumes"], json!({"/kiltx": {}}));
-    // the same file, byte for byte, and nothing else in either image
-    for (image, name) in [
-        (script_image, "script"),
-        ("localhost/kiltx-tracer:containerfile", "containerfile"),
-    ] {
-        let mount = podman.run(&["image", "mount", image]).unwrap();
-        let out = Path::new(mount.trim()).to_path_buf();
-        let files: Vec<_> = walk(&out);
-        assert_eq!(files, vec!["kiltx/bin/kiltx-tracer".to_string()], "{name}");
-        assert_eq!(
-            fs::read(out.join("kiltx/bin/kiltx-tracer")).unwrap(),
-            fs::read(root.join("target/release/kiltx-tracer")).unwrap(),
-            "{name}: the release tracer"
-        );
-        podman.run(&["image", "unmount", image]).unwrap();
-    }
+    let list: Value = serde_json::from_str(
+        &podman
+            .run(&[
+                "manifest",
+                "inspect",
+                "localhost/kiltx-tracer:containerfile",
+            ])
+            .unwrap(),
+    )
+    .unwrap();
+    let mut platforms: Vec<String> = list["manifests"]
+        .as_array()
+        .expect("a manifest list")
+        .iter()
+        .map(|m| {
+            format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"]).replace('"', "")
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
 }
 
 fn walk(dir: &Path) -> Vec<String> {
