@@ -73,6 +73,9 @@ step cargo test --workspace --locked --no-fail-fast
 step cargo test --manifest-path fuzz/Cargo.toml --locked --no-fail-fast
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets --locked -- -D warnings
+# The same lints over the code only aarch64 compiles (tracer/src/arch/aarch64.rs and what cfg
+# selects with it), with Debian's clippy for the cross toolchain.
+step bash tests/aarch64/cargo.sh clippy --locked --offline -p kiltx-tracer --lib --bins -- -D warnings
 if ((${#failed[@]})); then
     printf 'tests/run.sh: FAILED: %s\n' "${failed[@]}" >&2
     exit 1

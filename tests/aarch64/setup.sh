@@ -2,7 +2,7 @@
 # Installs and caches, idempotently, what building for and running on aarch64 needs on this
 # x86_64 Debian bookworm machine (tests/run.sh calls it; so may anyone):
 #
-# - the cross toolchain: Debian's rustc-web/cargo-web (bookworm-security) and the aarch64
+# - the cross toolchain: Debian's rustc-web/cargo-web/rust-web-clippy (bookworm-security) and the aarch64
 #   standard library of exactly the same version (libstd-rust-web-dev:arm64, downloaded and
 #   unpacked, not installed), gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (static glibc);
 # - the emulators: qemu-system-arm and qemu-user from bookworm-backports (bookworm's own 7.2
@@ -50,8 +50,9 @@ SRC
     apt-get update -qq
 fi
 
+# rust-web-clippy: clippy for the aarch64-only code (tests/run.sh).
 # binutils-arm-linux-gnueabihf: the assembler for the AArch32 test program (tests/progs/arm32.S).
-host_pkgs=(rustc-web cargo-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-arm-linux-gnueabihf)
+host_pkgs=(rustc-web cargo-web rust-web-clippy gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-arm-linux-gnueabihf)
 missing=()
 for p in "${host_pkgs[@]}"; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -125,7 +126,7 @@ if [[ $(arm64_version libstd-rust-web-dev) != "$rust_ver" ]]; then
         # The archive moved to a newer rustc-web: follow it on the host too.
         log "upgrading rustc-web/cargo-web to follow the archive"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-clippy >&2
         rust_ver=$(dpkg-query -W -f='${Version}' rustc-web)
     fi
 fi
