@@ -33,4 +33,4 @@ with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
     with open(src, "rb") as f:
         z.writestr(info, f.read())
 PY
-echo "$out ($(du -h "$out" | cut -f1)): upload it and deploy templates/macro.yaml with CodeBucket/CodeKey"
+echo "$out ($(du -h "$out" | cut -f1)): upload it and deploy templates/macro.yaml with CodeBucket/CodeKey and Architecture=$arch"

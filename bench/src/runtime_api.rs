@@ -148,11 +148,16 @@ impl RuntimeApi {
 
     /// Queue an event for `GET .../next`.
     pub fn push(&self, id: &str, event: &Value) {
+        self.push_text(id, &event.to_string());
+    }
+
+    /// Queue an event body as it is, JSON or not.
+    pub fn push_text(&self, id: &str, body: &str) {
         let (lock, cvar) = &*self.state;
         lock.lock()
             .unwrap()
             .events
-            .push_back((id.to_string(), event.to_string()));
+            .push_back((id.to_string(), body.to_string()));
         cvar.notify_all();
     }
 

@@ -121,6 +121,13 @@ pub enum RequestError {
     NoFragment,
     #[error("kiltx macro: the event is not a macro request: {0}")]
     NotARequest(serde_json::Error),
+    /// The event's JSON nests deeper than the reader goes (serde_json's limit, which keeps
+    /// the function's stack safe).
+    #[error("kiltx macro: the template nests objects and arrays more than {limit} levels deep ({0}), which kiltx does not read: no CloudFormation template needs that depth; look for generated or corrupted structure in the template", limit = crate::request::MAX_EVENT_DEPTH)]
+    TooDeep(serde_json::Error),
+    /// JSON that serde_json makes no value of (a number out of range).
+    #[error("kiltx macro: the event is JSON that kiltx cannot read: {0}")]
+    NotJson(serde_json::Error),
     #[error("kiltx macro: the template is too large for this function's memory: patching it needs about {need_mb} MB, the function has {have_mb} MB (AWS_LAMBDA_FUNCTION_MEMORY_SIZE). Raise the function's MemorySize to at least {need_mb} MB, or split the template.")]
     TooLargeForMemory { need_mb: u64, have_mb: u64 },
     #[error("kiltx macro: the template is too large to patch in the time left ({left_ms} ms): it needs about {need_ms} ms. Raise the function's Timeout, or split the template.")]

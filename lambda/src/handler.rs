@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{Config, Function};
 use crate::error::{ConfigError, ParamsError, RequestError};
-use crate::request::{decode, MacroRequest};
+use crate::request::{decode_raw, MacroRequest};
 use crate::response::MacroResponse;
 
 /// Per-request overrides from the macro's `params` (for `Fn::Transform` on one resource).
@@ -266,10 +266,10 @@ fn now_ms() -> u64 {
 /// ([`kiltx_images::find_look_up_patch`]).
 pub async fn handler(
     function: &Function,
-    event: lambda_runtime::LambdaEvent<Value>,
+    event: lambda_runtime::LambdaEvent<Box<serde_json::value::RawValue>>,
 ) -> Result<MacroResponse, lambda_runtime::Error> {
     let budget = lookup_budget(event.context.deadline, now_ms());
-    let request = match decode(event.payload) {
+    let request = match decode_raw(&event.payload) {
         Ok(r) => r,
         Err(answer) => return Ok(*answer),
     };

@@ -19,5 +19,5 @@ pub use budget::{check_budget, weight, BASE_MEMORY, BYTES_PER_WEIGHT};
 pub use config::{env, registry_options, Config, Function, KiltSetup};
 pub use error::{ConfigError, RequestError};
 pub use handler::{handle, handler, lookup_budget, needed_images};
-pub use request::{decode, MacroRequest};
+pub use request::{decode, decode_raw, MacroRequest, MAX_EVENT_DEPTH};
 pub use response::MacroResponse;

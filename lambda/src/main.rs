@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
     {
         eprintln!("kiltx macro: invalid configuration: {e}");
     }
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // The event as JSON text: kiltx reads it (kiltx_lambda::decode_raw), so that an event the
+    // runtime's reader would refuse (nested too deep) still gets an answer.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let function = Arc::clone(&function);
         async move { kiltx_lambda::handler(&function, event).await }
     }))

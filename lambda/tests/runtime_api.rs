@@ -114,6 +114,59 @@ fn bootstrap_answers_macro_events() {
     );
 }
 
+/// Events that are JSON but that serde_json cannot make a value of, which the runtime's own
+/// reader refused before the handler (an invocation error, no answer): nested deeper than it
+/// reads, or a number out of range. Each gets a `failure` that says why, echoing the request
+/// ID, and the function goes on.
+#[test]
+fn unreadable_events_get_a_failure_answer() {
+    let api = RuntimeApi::start();
+    // a template whose one container's environment nests 300 arrays deep
+    let mut deep = json!("x");
+    for _ in 0..300 {
+        deep = json!([deep]);
+    }
+    let mut template = small_template();
+    template["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Environment"] = deep;
+    api.push("r-deep", &event("r-deep", template, Value::Null));
+    api.push_text(
+        "r-number",
+        r#"{"requestId": "r-number", "region": "eu-west-1", "fragment": {"Resources": {"N": 1e999}}}"#,
+    );
+    api.push("r-after", &event("r-after", small_template(), Value::Null));
+    let _b = bootstrap(&api, &[]);
+    let answers = api.answers(&["r-deep", "r-number", "r-after"], Duration::from_secs(60));
+
+    let (kind, d) = &answers[0];
+    assert_eq!(kind, "response", "an answer, not an invocation error: {d}");
+    assert_eq!(
+        (d["requestId"].as_str(), d["status"].as_str()),
+        (Some("r-deep"), Some("failure"))
+    );
+    let message = d["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("nests objects and arrays more than 128 levels deep"),
+        "{message}"
+    );
+    let (kind, n) = &answers[1];
+    assert_eq!(kind, "response", "{n}");
+    assert_eq!(
+        (n["requestId"].as_str(), n["status"].as_str()),
+        (Some("r-number"), Some("failure"))
+    );
+    assert!(
+        n["errorMessage"].as_str().unwrap().starts_with(
+            "kiltx macro: the event is JSON that kiltx cannot read: number out of range"
+        ),
+        "{n}"
+    );
+    let (_, a) = &answers[2];
+    assert_eq!(
+        (a["requestId"].as_str(), a["status"].as_str()),
+        (Some("r-after"), Some("success"))
+    );
+}
+
 #[test]
 fn broken_configuration_fails_each_invocation_without_crashing() {
     let api = RuntimeApi::start();
