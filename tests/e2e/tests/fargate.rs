@@ -722,17 +722,7 @@ fn the_containerfile_and_the_script_build_the_same_images() {
                 "{arch}: {key}"
             );
         }
-        assert_eq!(
-            script_config["Entrypoint"],
-            json!([
-                "/kiltx/bin/kiltx-tracer",
-                "collect",
-                "--listen",
-                "unix:/kiltx/run/events.sock",
-                "--rules",
-                "default"
-            ])
-        );
+        assert_eq!(script_config["Entrypoint"], collector_entrypoint());
         assert_eq!(script_config["Volumes"], json!({"/kiltx": {}}));
         for image in [&from_script, &from_file] {
             let inspected = podman
@@ -795,6 +785,18 @@ fn the_containerfile_and_the_script_build_the_same_images() {
         .collect();
     platforms.sort();
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+}
+
+/// The sidecar image's entrypoint: the collector on the task's socket, with kiltx's rules.
+fn collector_entrypoint() -> Value {
+    json!([
+        "/kiltx/bin/kiltx-tracer",
+        "collect",
+        "--listen",
+        "unix:/kiltx/run/events.sock",
+        "--rules",
+        "default"
+    ])
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -873,17 +875,7 @@ fn the_sidecar_image_is_an_index_for_amd64_and_arm64() {
         let config = json_blob(&manifest["config"]["digest"]);
         assert_eq!(config["architecture"], arch, "{platform}");
         assert_eq!(config["os"], "linux");
-        assert_eq!(
-            config["config"]["Entrypoint"],
-            json!([
-                "/kiltx/bin/kiltx-tracer",
-                "collect",
-                "--listen",
-                "unix:/kiltx/run/events.sock",
-                "--rules",
-                "default"
-            ])
-        );
+        assert_eq!(config["config"]["Entrypoint"], collector_entrypoint());
         let layers = manifest["layers"].as_array().unwrap();
         assert_eq!(layers.len(), 1);
         let out = hermetic("tar")
