@@ -67,6 +67,9 @@ step() {
     echo "tests/run.sh: $*"
     "$@" || failed+=("$*")
 }
+# Every crate of the lock file, for every platform: the aarch64 builds inside the tests run
+# --offline (tests contact nothing but 127.0.0.1) and may need crates the x86_64 build does not.
+step cargo fetch --locked
 step cargo build --workspace --all-targets --locked
 step cargo test --workspace --locked --no-fail-fast
 # Every input the fuzzer ever broke, replayed (fuzz/ is a workspace of its own).
