@@ -121,6 +121,7 @@ struct ListInfo {
     items: Vec<String>,
     index: usize,
     visibility: usize,
+    loc: Loc,
 }
 
 #[derive(Clone, Debug)]
@@ -440,6 +441,7 @@ impl Collector {
                         items,
                         index,
                         visibility: index,
+                        loc: Self::loc(file, item),
                     },
                 );
             }
@@ -807,70 +809,97 @@ fn quote_item(e: &str) -> String {
 
 /// Falco's `resolve_list`: every occurrence of the list's name delimited by
 /// blanks, parentheses, commas or `=` is replaced by its items.
-fn resolve_list(cnd: &mut String, name: &str, items: &[String]) -> bool {
-    const BLANKS: &[u8] = b" \t\n\r";
-    const DELIMS: &[u8] = b" \t\n\r(),=";
-    let mut used = false;
-    // byte search: a match of a whole UTF-8 name starts at a char boundary
-    let find_from = |c: &str, from: usize| -> Option<usize> {
-        let (h, n) = (c.as_bytes(), name.as_bytes());
-        if n.is_empty() || from > h.len() {
-            return None;
-        }
-        h[from..]
-            .windows(n.len())
-            .position(|w| w == n)
-            .map(|i| i + from)
-    };
-    let mut start = find_from(cnd, 0);
-    while let Some(mut st) = start {
-        let b = cnd.as_bytes();
-        let mut end = st + name.len();
-        if (st == 0 || DELIMS.contains(&b[st - 1])) && (end >= b.len() || DELIMS.contains(&b[end]))
+///
+/// One pass over the condition, whatever the number of occurrences (the text is built once,
+/// not once per occurrence), stopping with `Err(bytes)` as soon as the text would grow past
+/// `room` bytes. Which occurrences are replaced, and where the search resumes after each, is
+/// exactly Falco's loop (`tests::resolve_list_is_the_reference_one`).
+fn resolve_list(
+    cnd: &mut String,
+    name: &str,
+    items: &[String],
+    room: usize,
+) -> Result<bool, usize> {
+    const BLANKS: &[u8] = LIST_BLANKS;
+    const DELIMS: &[u8] = LIST_DELIMS;
+    if name.is_empty() {
+        return Ok(false);
+    }
+    let src = cnd.as_str();
+    let b = src.as_bytes();
+    // (callers check that `from` is a char boundary)
+    let find = |from: usize| -> Option<usize> { src.get(from..)?.find(name).map(|i| i + from) };
+    let mut sub: Option<String> = None;
+    // The text so far: `out`, then src[i..] unchanged.
+    let mut out = String::new();
+    let mut i = 0;
+    let mut next = find(0);
+    while let Some(p) = next {
+        let end = p + name.len();
+        // the byte before the occurrence in the text as it now reads
+        let before = if p > i {
+            Some(b[p - 1])
+        } else {
+            out.as_bytes().last().copied()
+        };
+        if before.is_none_or(|c| DELIMS.contains(&c))
+            && (end >= b.len() || DELIMS.contains(&b[end]))
         {
-            while st > 0 && BLANKS.contains(&b[st - 1]) {
-                st -= 1;
+            let sub = sub.get_or_insert_with(|| {
+                items
+                    .iter()
+                    .map(|v| quote_item(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            out.push_str(&src[i..p]);
+            while out.as_bytes().last().is_some_and(|c| BLANKS.contains(c)) {
+                out.pop();
             }
-            while end < b.len() && BLANKS.contains(&b[end]) {
-                end += 1;
+            let mut e = end;
+            while e < b.len() && BLANKS.contains(&b[e]) {
+                e += 1;
             }
-            let sub = items
-                .iter()
-                .map(|v| quote_item(v))
-                .collect::<Vec<_>>()
-                .join(", ");
             if sub.is_empty() {
-                if st > 0 && b[st - 1] == b',' {
-                    st -= 1;
-                } else if end < b.len() && b[end] == b',' {
-                    end += 1;
+                if out.ends_with(',') {
+                    out.pop();
+                } else if e < b.len() && b[e] == b',' {
+                    e += 1;
                 }
             }
-            let mut new = String::with_capacity(cnd.len() + sub.len());
-            if st > 0 {
-                new.push_str(&cnd[..st]);
-                new.push(' ');
+            let began = out.is_empty();
+            if !began {
+                out.push(' ');
             }
-            new.push_str(&sub);
-            new.push(' ');
-            if end <= cnd.len() {
-                new.push_str(&cnd[end..]);
+            out.push_str(sub);
+            out.push(' ');
+            i = e;
+            let length = out.len() + (b.len() - i);
+            if length > room {
+                return Err(length);
             }
-            *cnd = new;
-            st += sub.len() + 1;
-            used = true;
-            start = cnd
-                .get(st + 1..)
-                .and_then(|r| r.find(name))
-                .map(|i| i + st + 1);
+            // Falco searches again one byte past the blank written after the items: the
+            // rest of the text, or its second byte when the items begin the text.
+            let from = if began { e + 1 } else { e };
+            next = if from <= b.len() && src.is_char_boundary(from) {
+                find(from)
+            } else {
+                None
+            };
         } else {
-            start = cnd
-                .get(st + 1..)
-                .and_then(|r| r.find(name))
-                .map(|i| i + st + 1);
+            next = if src.is_char_boundary(p + 1) {
+                find(p + 1)
+            } else {
+                None
+            };
         }
     }
-    used
+    if sub.is_none() {
+        return Ok(false);
+    }
+    out.push_str(&src[i..]);
+    *cnd = out;
+    Ok(true)
 }
 
 /// Falco's exception conditions: `(cond) and not (...)` per exception.
@@ -1021,10 +1050,110 @@ fn with_exceptions(cond: &str, exceptions: &[Exception]) -> Result<String, (Loc,
     Ok(c)
 }
 
-/// Replace macro references with their (already resolved) conditions.
-fn resolve_macros(
+/// What loading may build from its input, in proportion to it. Lists named inside lists and
+/// macros named inside macros multiply at each level (30 macros, each `(m or m)` of the one
+/// before, are a 1 kB file and 2^30 nodes once expanded; Falco builds them all), so what an
+/// expansion would make is counted before it is made, and loading stops with an error at the
+/// list, macro or rule that would pass the limit.
+#[derive(Debug)]
+struct Budget {
+    /// Bytes of list items and of conditions with lists substituted, left.
+    text: usize,
+    /// Condition nodes of macros and rules with macros substituted, left.
+    nodes: usize,
+    text_limit: usize,
+    nodes_limit: usize,
+    input: usize,
+}
+
+/// Expanded text allowed: this much, plus [`TEXT_PER_BYTE`] per byte of the rules files.
+pub const TEXT_FLOOR: usize = 4 << 20;
+pub const TEXT_PER_BYTE: usize = 64;
+/// Expanded condition nodes allowed: this many, plus [`NODES_PER_BYTE`] per byte of input.
+pub const NODES_FLOOR: usize = 200_000;
+pub const NODES_PER_BYTE: usize = 8;
+
+impl Budget {
+    fn new(input: usize) -> Budget {
+        let text_limit = TEXT_FLOOR.saturating_add(input.saturating_mul(TEXT_PER_BYTE));
+        let nodes_limit = NODES_FLOOR.saturating_add(input.saturating_mul(NODES_PER_BYTE));
+        Budget {
+            text: text_limit,
+            nodes: nodes_limit,
+            text_limit,
+            nodes_limit,
+            input,
+        }
+    }
+
+    fn spend_text(&mut self, bytes: usize) -> Result<(), String> {
+        match self.text.checked_sub(bytes) {
+            Some(left) => {
+                self.text = left;
+                Ok(())
+            }
+            None => Err(self.text_error()),
+        }
+    }
+
+    fn text_error(&self) -> String {
+        format!(
+            "with lists substituted, the rules files' conditions and lists grow past {} bytes, \
+             the most kiltx builds from {} bytes of rules files ({TEXT_FLOOR} + {TEXT_PER_BYTE} \
+             per byte): a list named inside another list, or a list named many times in one \
+             condition, multiplies its items; name the items once, or split the list",
+            self.text_limit, self.input
+        )
+    }
+
+    fn spend_nodes(&mut self, nodes: usize) -> Result<(), String> {
+        match self.nodes.checked_sub(nodes) {
+            Some(left) => {
+                self.nodes = left;
+                Ok(())
+            }
+            None => Err(format!(
+                "with macros substituted, the conditions grow past {} nodes, the most kiltx \
+                 builds from {} bytes of rules files ({NODES_FLOOR} + {NODES_PER_BYTE} per \
+                 byte); this one alone is {nodes}: a macro named more than once in macros that \
+                 are themselves named more than once multiplies at each level; name it fewer \
+                 times, or write the condition out",
+                self.nodes_limit, self.input
+            )),
+        }
+    }
+}
+
+/// The number of nodes `e` has once its macros are substituted (`sizes`: the resolved
+/// macros'), counted without building it.
+fn expanded_size(e: &Expr, sizes: &impl Fn(&str) -> Option<usize>) -> usize {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v
+            .iter()
+            .fold(1usize, |n, c| n.saturating_add(expanded_size(c, sizes))),
+        Expr::Not(n) => expanded_size(n, sizes).saturating_add(1),
+        Expr::Ident { name, .. } => sizes(name).unwrap_or(1),
+        _ => 1,
+    }
+}
+
+/// The blanks and delimiters around a list's name where Falco substitutes it.
+const LIST_BLANKS: &[u8] = b" \t\n\r";
+const LIST_DELIMS: &[u8] = b" \t\n\r(),=";
+
+/// The words of a condition between list delimiters.
+fn list_tokens(c: &str) -> HashSet<String> {
+    c.split(|ch: char| ch.is_ascii() && LIST_DELIMS.contains(&(ch as u8)))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Replace macro references with their (already resolved) conditions (`macros`: those
+/// visible from here).
+fn resolve_macros<'m>(
     e: &mut Expr,
-    macros: &HashMap<String, Expr>,
+    macros: &impl Fn(&str) -> Option<&'m Expr>,
     used: &mut HashSet<String>,
 ) -> Result<(), (String, Pos)> {
     match e {
@@ -1032,7 +1161,7 @@ fn resolve_macros(
             .iter_mut()
             .try_for_each(|c| resolve_macros(c, macros, used)),
         Expr::Not(n) => resolve_macros(n, macros, used),
-        Expr::Ident { name, pos } => match macros.get(name.as_str()) {
+        Expr::Ident { name, pos } => match macros(name.as_str()) {
             Some(m) => {
                 used.insert(name.clone());
                 *e = m.clone();
@@ -1077,7 +1206,14 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
     if !col.errors.is_empty() {
         return Err(col.errors);
     }
+    let mut budget = Budget::new(files.iter().map(|(_, t)| t.len()).sum());
     let mut errors = Vec::new();
+    let at = |loc: &Loc, message: String| RuleError {
+        file: loc.file.clone(),
+        line: loc.line,
+        col: loc.col,
+        message,
+    };
     // lists, one level of expansion (Falco's compile_list_infos)
     let mut lists: Vec<(String, Vec<String>)> = Vec::new();
     let mut used_lists: HashSet<String> = HashSet::new();
@@ -1085,33 +1221,60 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         let l = &col.lists[name];
         let mut items = Vec::new();
         for it in &l.items {
-            match col.lists.get(it) {
+            let add = match col.lists.get(it) {
                 Some(r) if r.index < l.visibility => {
                     used_lists.insert(it.clone());
-                    items.extend(r.items.iter().cloned());
+                    &r.items[..]
                 }
-                _ => items.push(it.clone()),
+                _ => std::slice::from_ref(it),
+            };
+            let bytes = add.iter().map(|i| i.len() + 2).sum();
+            if let Err(m) = budget.spend_text(bytes) {
+                errors.push(at(&l.loc, format!("list '{name}': {m}")));
+                return Err(errors);
             }
+            items.extend(add.iter().cloned());
         }
         lists.push((name.clone(), items));
     }
-    let expand = |cond: &str, used: &mut HashSet<String>| -> String {
+    // Lists substituted into a condition, in list order, as Falco does; a pass is skipped when
+    // the list's name cannot occur (a name without delimiters occurs only as a whole token),
+    // so that a condition costs its length times the lists it names, not every list.
+    let expand = |cond: &str, used: &mut HashSet<String>, budget: &mut Budget| {
         let mut c = cond.to_string();
+        let mut tokens = list_tokens(&c);
         for (name, items) in &lists {
-            if resolve_list(&mut c, name, items) {
-                used.insert(name.clone());
+            let plain = name.bytes().all(|b| !LIST_DELIMS.contains(&b));
+            if plain && !tokens.contains(name.as_str()) {
+                continue;
+            }
+            match resolve_list(&mut c, name, items, budget.text) {
+                Ok(true) => {
+                    used.insert(name.clone());
+                    tokens = list_tokens(&c);
+                }
+                Ok(false) => {}
+                Err(_) => return Err(budget.text_error()),
             }
         }
-        c
+        budget.spend_text(c.len())?;
+        Ok(c)
     };
     // macros, in order, each seeing the macros defined before it
     let mut resolved: HashMap<String, Expr> = HashMap::new();
+    let mut sizes: HashMap<String, usize> = HashMap::new();
     let mut used_macros = HashSet::new();
     let mut order: Vec<&String> = col.macro_order.iter().collect();
     order.sort_by_key(|n| col.macros[n.as_str()].index);
     for name in order {
         let m = &col.macros[name.as_str()];
-        let text = expand(&m.cond, &mut used_lists);
+        let text = match expand(&m.cond, &mut used_lists, &mut budget) {
+            Ok(t) => t,
+            Err(msg) => {
+                errors.push(at(&m.loc, format!("macro '{name}': {msg}")));
+                return Err(errors);
+            }
+        };
         let same = text == m.cond;
         let mut e = match condition::parse_with_depth(&text, condition::RULES_MAX_DEPTH) {
             Ok(e) => e,
@@ -1126,12 +1289,14 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
                 continue;
             }
         };
-        let visible: HashMap<String, Expr> = resolved
-            .iter()
-            .filter(|(n, _)| col.macros[n.as_str()].index < m.visibility)
-            .map(|(n, e)| (n.clone(), e.clone()))
-            .collect();
-        if let Err((msg, pos)) = resolve_macros(&mut e, &visible, &mut used_macros) {
+        let visible = |n: &str| col.macros.get(n).is_some_and(|d| d.index < m.visibility);
+        let size = expanded_size(&e, &|n| sizes.get(n).copied().filter(|_| visible(n)));
+        if let Err(msg) = budget.spend_nodes(size) {
+            errors.push(at(&m.loc, format!("macro '{name}': {msg}")));
+            return Err(errors);
+        }
+        let lookup = |n: &str| resolved.get(n).filter(|_| visible(n));
+        if let Err((msg, pos)) = resolve_macros(&mut e, &lookup, &mut used_macros) {
             errors.push(place(
                 &m.loc,
                 m.cond_node,
@@ -1141,6 +1306,7 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
             ));
             continue;
         }
+        sizes.insert(name.clone(), size);
         resolved.insert(name.clone(), e);
     }
     let mut rs = Ruleset {
@@ -1170,7 +1336,13 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
                 }
             }
         };
-        let text = expand(&cond, &mut used_lists);
+        let text = match expand(&cond, &mut used_lists, &mut budget) {
+            Ok(t) => t,
+            Err(msg) => {
+                errors.push(at(&r.cond_loc, format!("rule '{}': {msg}", r.name)));
+                return Err(errors);
+            }
+        };
         let same = text == r.cond;
         let mut e = match condition::parse_with_depth(&text, condition::RULES_MAX_DEPTH) {
             Ok(e) => e,
@@ -1185,7 +1357,12 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
                 continue;
             }
         };
-        if let Err((msg, pos)) = resolve_macros(&mut e, &resolved, &mut used_macros) {
+        let size = expanded_size(&e, &|n| sizes.get(n).copied());
+        if let Err(msg) = budget.spend_nodes(size) {
+            errors.push(at(&r.cond_loc, format!("rule '{}': {msg}", r.name)));
+            return Err(errors);
+        }
+        if let Err((msg, pos)) = resolve_macros(&mut e, &|n| resolved.get(n), &mut used_macros) {
             errors.push(place(
                 &r.cond_loc,
                 r.cond_node,
@@ -1264,6 +1441,75 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
 mod tests {
     use super::*;
 
+    /// The first implementation of `resolve_list` (a new string per occurrence), kept as the
+    /// reference the one-pass one is compared with.
+    fn resolve_list_quadratic(cnd: &mut String, name: &str, items: &[String]) -> bool {
+        const BLANKS: &[u8] = b" \t\n\r";
+        const DELIMS: &[u8] = b" \t\n\r(),=";
+        let mut used = false;
+        // byte search: a match of a whole UTF-8 name starts at a char boundary
+        let find_from = |c: &str, from: usize| -> Option<usize> {
+            let (h, n) = (c.as_bytes(), name.as_bytes());
+            if n.is_empty() || from > h.len() {
+                return None;
+            }
+            h[from..]
+                .windows(n.len())
+                .position(|w| w == n)
+                .map(|i| i + from)
+        };
+        let mut start = find_from(cnd, 0);
+        while let Some(mut st) = start {
+            let b = cnd.as_bytes();
+            let mut end = st + name.len();
+            if (st == 0 || DELIMS.contains(&b[st - 1]))
+                && (end >= b.len() || DELIMS.contains(&b[end]))
+            {
+                while st > 0 && BLANKS.contains(&b[st - 1]) {
+                    st -= 1;
+                }
+                while end < b.len() && BLANKS.contains(&b[end]) {
+                    end += 1;
+                }
+                let sub = items
+                    .iter()
+                    .map(|v| quote_item(v))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if sub.is_empty() {
+                    if st > 0 && b[st - 1] == b',' {
+                        st -= 1;
+                    } else if end < b.len() && b[end] == b',' {
+                        end += 1;
+                    }
+                }
+                let mut new = String::with_capacity(cnd.len() + sub.len());
+                if st > 0 {
+                    new.push_str(&cnd[..st]);
+                    new.push(' ');
+                }
+                new.push_str(&sub);
+                new.push(' ');
+                if end <= cnd.len() {
+                    new.push_str(&cnd[end..]);
+                }
+                *cnd = new;
+                st += sub.len() + 1;
+                used = true;
+                start = cnd
+                    .get(st + 1..)
+                    .and_then(|r| r.find(name))
+                    .map(|i| i + st + 1);
+            } else {
+                start = cnd
+                    .get(st + 1..)
+                    .and_then(|r| r.find(name))
+                    .map(|i| i + st + 1);
+            }
+        }
+        used
+    }
+
     fn one(src: &str) -> Result<Ruleset, Vec<RuleError>> {
         load(&[("r.yaml".to_string(), src.to_string())])
     }
@@ -1271,15 +1517,137 @@ mod tests {
     #[test]
     fn lists_are_substituted_as_falco_does() {
         let mut c = "proc.name in (shell_binaries, x) and a".to_string();
-        assert!(resolve_list(
-            &mut c,
-            "shell_binaries",
-            &["sh".into(), "my shell".into()]
-        ));
+        assert_eq!(
+            resolve_list(
+                &mut c,
+                "shell_binaries",
+                &["sh".into(), "my shell".into()],
+                usize::MAX
+            ),
+            Ok(true)
+        );
         assert_eq!(c, "proc.name in ( sh, \"my shell\" , x) and a");
         let mut c = "proc.name in (empty, x)".to_string();
-        resolve_list(&mut c, "empty", &[]);
+        resolve_list(&mut c, "empty", &[], usize::MAX).unwrap();
         assert!(condition::parse(&c).is_ok(), "{c}");
+        // the text it would make is refused before it is made
+        let mut c = "a in (l, l, l)".to_string();
+        assert!(matches!(
+            resolve_list(&mut c, "l", &["x".repeat(100)], 150),
+            Err(n) if n > 150
+        ));
+        assert_eq!(c, "a in (l, l, l)", "unchanged");
+    }
+
+    /// The one-pass `resolve_list` replaces what the first, quadratic, implementation
+    /// (Falco's loop, a new string per occurrence) replaced, byte for byte: conditions made of
+    /// names, delimiters, blanks, quotes and a multi-byte character, every list shape.
+    #[test]
+    fn resolve_list_is_the_reference_one() {
+        let pieces = [
+            "l", "la", "l", " ", ",", "(", ")", "=", "\t", "x", "é", "\"", " in ", "\n",
+        ];
+        let names = ["l", "la", ",l", "é", "l l"];
+        let item_sets: [&[&str]; 4] = [&[], &["x"], &["my x", "y"], &["l"]];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut compared = 0;
+        for _ in 0..40_000 {
+            let len = (next() % 12) as usize;
+            let text: String = (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let name = names[(next() % names.len() as u64) as usize];
+            let items: Vec<String> = item_sets[(next() % 4) as usize]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let mut reference = text.clone();
+            let replaced = resolve_list_quadratic(&mut reference, name, &items);
+            let mut one_pass = text.clone();
+            assert_eq!(
+                resolve_list(&mut one_pass, name, &items, usize::MAX),
+                Ok(replaced),
+                "{text:?} {name:?} {items:?}"
+            );
+            assert_eq!(one_pass, reference, "{text:?} {name:?} {items:?}");
+            compared += usize::from(replaced);
+        }
+        assert!(
+            compared > 3_000,
+            "only {compared} inputs had a substitution"
+        );
+    }
+
+    /// Lists in lists and macros in macros multiply at each level; loading refuses, at the
+    /// list, macro or rule that would pass the limit, before building it, and in time and
+    /// memory that grow no faster than the file.
+    #[test]
+    fn expansion_bombs_are_refused_where_they_start() {
+        // 30 macros, each (m or m) of the one before: 2^30 nodes expanded
+        let mut macros = String::from("- macro: m0\n  condition: evt.type = open\n");
+        for i in 1..=30 {
+            macros.push_str(&format!(
+                "- macro: m{i}\n  condition: (m{} or m{})\n",
+                i - 1,
+                i - 1
+            ));
+        }
+        macros.push_str("- rule: r\n  desc: d\n  condition: m30\n  output: o\n  priority: INFO\n");
+        let started = std::time::Instant::now();
+        let e = one(&macros).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].message.starts_with("macro 'm")
+                && e[0]
+                    .message
+                    .contains("with macros substituted, the conditions grow past"),
+            "{e:?}"
+        );
+        // lists naming later lists, substituted pass by pass: 2^25 items
+        let mut lists = String::new();
+        for i in 0..25 {
+            lists.push_str(&format!(
+                "- list: l{i}\n  items: [l{}, l{}]\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        lists.push_str("- list: l25\n  items: [a]\n");
+        lists.push_str(
+            "- rule: r\n  desc: d\n  condition: proc.name in (l0)\n  output: o\n  priority: INFO\n",
+        );
+        let e = one(&lists).unwrap_err();
+        assert!(
+            e.len() == 1
+                && e[0].message.starts_with("rule 'r': with lists substituted")
+                && e[0].line == 55,
+            "{e:?}"
+        );
+        // a list naming an earlier list many times (one level, quadratic)
+        let mut wide = String::from("- list: big\n  items: [");
+        wide.push_str(&vec!["abcdefghij"; 4000].join(", "));
+        wide.push_str("]\n- list: wider\n  items: [");
+        wide.push_str(&vec!["big"; 4000].join(", "));
+        wide.push_str("]\n");
+        let e = one(&wide).unwrap_err();
+        assert!(
+            e.len() == 1
+                && e[0]
+                    .message
+                    .starts_with("list 'wider': with lists substituted"),
+            "{e:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
