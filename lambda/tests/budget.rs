@@ -4,33 +4,15 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use common::bootstrap;
 use kilt_defs::image::ImageConfigs;
 use kiltx_bench::runtime_api::RuntimeApi;
 use kiltx_lambda::{check_budget, decode, decode_raw, handle, weight, Config, BYTES_PER_WEIGHT};
+use kiltx_testsupport::growth::{peak_bytes, reset_peak, Counting};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -44,8 +26,7 @@ fn event(id: &str, fragment: Value) -> Value {
 /// (`bootstrap` takes its text), decode it, handle it, write the answer.
 fn peak_of_handling(body: &[u8]) -> usize {
     let config = Config::from_env(|_| None);
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = reset_peak();
     {
         let raw: Box<RawValue> = serde_json::from_slice(body).expect("event JSON");
         let request = decode_raw(&raw).expect("a macro request");
@@ -54,7 +35,7 @@ fn peak_of_handling(body: &[u8]) -> usize {
         let out = serde_json::to_vec(&answer).expect("answer JSON");
         assert!(out.len() > body.len() / 2);
     }
-    PEAK.load(Relaxed) - base
+    peak_bytes() - base
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! PID) when dropped. A missing tool is a panic that says how to install it: tests fail, never skip.
 
 pub mod aarch64;
+pub mod growth;
 pub mod hermetic;
 
 use std::fs;
