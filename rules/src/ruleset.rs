@@ -820,8 +820,6 @@ fn resolve_list(
     items: &[String],
     room: usize,
 ) -> Result<bool, usize> {
-    const BLANKS: &[u8] = LIST_BLANKS;
-    const DELIMS: &[u8] = LIST_DELIMS;
     if name.is_empty() {
         return Ok(false);
     }
@@ -842,8 +840,8 @@ fn resolve_list(
         } else {
             out.as_bytes().last().copied()
         };
-        if before.is_none_or(|c| DELIMS.contains(&c))
-            && (end >= b.len() || DELIMS.contains(&b[end]))
+        if before.is_none_or(|c| LIST_DELIMS.contains(&c))
+            && (end >= b.len() || LIST_DELIMS.contains(&b[end]))
         {
             let sub = sub.get_or_insert_with(|| {
                 items
@@ -853,11 +851,15 @@ fn resolve_list(
                     .join(", ")
             });
             out.push_str(&src[i..p]);
-            while out.as_bytes().last().is_some_and(|c| BLANKS.contains(c)) {
+            while out
+                .as_bytes()
+                .last()
+                .is_some_and(|c| LIST_BLANKS.contains(c))
+            {
                 out.pop();
             }
             let mut e = end;
-            while e < b.len() && BLANKS.contains(&b[e]) {
+            while e < b.len() && LIST_BLANKS.contains(&b[e]) {
                 e += 1;
             }
             if sub.is_empty() {
@@ -1063,8 +1065,7 @@ struct Budget {
     text: usize,
     /// Condition nodes of macros and rules with macros substituted, left.
     nodes: usize,
-    text_limit: usize,
-    nodes_limit: usize,
+    /// Bytes of rules files the limits follow from.
     input: usize,
 }
 
@@ -1077,15 +1078,19 @@ pub const NODES_PER_BYTE: usize = 2;
 
 impl Budget {
     fn new(input: usize) -> Budget {
-        let text_limit = TEXT_FLOOR.saturating_add(input.saturating_mul(TEXT_PER_BYTE));
-        let nodes_limit = NODES_FLOOR.saturating_add(input.saturating_mul(NODES_PER_BYTE));
         Budget {
-            text: text_limit,
-            nodes: nodes_limit,
-            text_limit,
-            nodes_limit,
+            text: Self::text_limit(input),
+            nodes: Self::nodes_limit(input),
             input,
         }
+    }
+
+    fn text_limit(input: usize) -> usize {
+        TEXT_FLOOR.saturating_add(input.saturating_mul(TEXT_PER_BYTE))
+    }
+
+    fn nodes_limit(input: usize) -> usize {
+        NODES_FLOOR.saturating_add(input.saturating_mul(NODES_PER_BYTE))
     }
 
     fn spend_text(&mut self, bytes: usize) -> Result<(), String> {
@@ -1104,7 +1109,8 @@ impl Budget {
              the most kiltx builds from {} bytes of rules files ({TEXT_FLOOR} + {TEXT_PER_BYTE} \
              per byte): a list named inside another list, or a list named many times in one \
              condition, multiplies its items; name the items once, or split the list",
-            self.text_limit, self.input
+            Self::text_limit(self.input),
+            self.input
         )
     }
 
@@ -1120,7 +1126,8 @@ impl Budget {
                  byte); this one alone is {nodes}: a macro is substituted whole wherever it is \
                  named, so one named in many places, or inside macros that are themselves named \
                  more than once, multiplies; name it in fewer places",
-                self.nodes_limit, self.input
+                Self::nodes_limit(self.input),
+                self.input
             )),
         }
     }
@@ -1307,9 +1314,6 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
         lists.push((name.clone(), items));
     }
     let lists = Lists::new(lists);
-    let expand = |cond: &str, used: &mut HashSet<String>, budget: &mut Budget| {
-        lists.substitute(cond, used, budget)
-    };
     // macros, in order, each seeing the macros defined before it
     let mut resolved: HashMap<String, Expr> = HashMap::new();
     let mut sizes: HashMap<String, usize> = HashMap::new();
@@ -1318,7 +1322,7 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
     order.sort_by_key(|n| col.macros[n.as_str()].index);
     for name in order {
         let m = &col.macros[name.as_str()];
-        let text = match expand(&m.cond, &mut used_lists, &mut budget) {
+        let text = match lists.substitute(&m.cond, &mut used_lists, &mut budget) {
             Ok(t) => t,
             Err(msg) => {
                 errors.push(at(&m.loc, format!("macro '{name}': {msg}")));
@@ -1386,7 +1390,7 @@ pub fn load(files: &[(String, String)]) -> Result<Ruleset, Vec<RuleError>> {
                 }
             }
         };
-        let text = match expand(&cond, &mut used_lists, &mut budget) {
+        let text = match lists.substitute(&cond, &mut used_lists, &mut budget) {
             Ok(t) => t,
             Err(msg) => {
                 errors.push(at(&r.cond_loc, format!("rule '{}': {msg}", r.name)));
